@@ -1,0 +1,52 @@
+# The single entry point. Every target installs what it needs into .venv/ first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FFMPEG := layers/ffmpeg/bin/ffmpeg
+INPUT ?=
+
+.PHONY: run test test-unit test-integration test-e2e test-slow lint bench up clean
+
+$(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# The ffmpeg layer's binary comes from the imageio-ffmpeg wheel (a registry package).
+$(FFMPEG): $(STAMP)
+	$(MAKE) -C layers/ffmpeg local PYTHON=$(abspath $(BIN)/python)
+
+install: $(STAMP) $(FFMPEG)
+
+run: install
+	$(BIN)/mediaflow demo $(if $(INPUT),--input "$(INPUT)")
+
+up: install
+	$(BIN)/mediaflow local up
+
+lint: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+
+test: install lint
+	$(BIN)/pytest -m "not slow"
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+test-integration: install
+	$(BIN)/pytest -m integration
+
+test-e2e: install
+	$(BIN)/pytest -m "e2e and not slow"
+
+test-slow: install
+	$(BIN)/pytest -m slow
+
+bench: install
+	$(BIN)/python bench/renditions.py $(if $(INPUT),--input "$(INPUT)")
+
+clean:
+	rm -rf .mediaflow .pytest_cache $(FFMPEG)

@@ -1,0 +1,385 @@
+"""The embedded local runtime: moto in server mode plus Lambda-like local workers.
+
+Everything that makes the emulator run our functions lives here:
+
+* moto serves the AWS endpoint (S3, SQS, DynamoDB, Step Functions, Lambda, CloudFormation, ...)
+  on http://127.0.0.1:4566 from this process;
+* ``LambdaFunction._invoke_lambda`` (which needs Docker in moto) is replaced by a pool of warm
+  worker processes per function, each with the function's environment from the template, its
+  CodeUri and its layers' ``python/`` on the import path, the layers' ``bin/`` on PATH, the
+  template's Timeout enforced, and the AWS endpoint pointed back at this emulator;
+* S3 -> Lambda notifications are invoked asynchronously (as S3 does) instead of inside PutObject;
+* SQS event source mappings are served by pollers that behave like Lambda's: batches, partial
+  batch responses, messages left for redelivery on error (moto itself only invokes at send time);
+* Step Functions executions run for real.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+logger = logging.getLogger("mediaflow.local")
+
+DEFAULT_PORT = 4566
+REGION = "us-east-1"
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twice
+
+
+def aws_client(service: str, endpoint: str, **config: Any) -> Any:
+    """A boto3 client for the emulator, with dummy credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, **config),
+    )
+
+
+@dataclass
+class FunctionSpec:
+    """What a worker needs to behave like the deployed function."""
+
+    name: str
+    handler: str
+    timeout: float
+    memory: int
+    environment: dict[str, str]
+    code_dir: Path
+    layer_dirs: list[Path] = field(default_factory=list)
+
+
+class InvocationError(Exception):
+    def __init__(self, error: dict[str, Any]):
+        super().__init__(error.get("errorMessage", "invocation failed"))
+        self.error = error
+
+
+class Worker:
+    """One warm process serving one function; replaced when it times out or dies."""
+
+    def __init__(self, spec: FunctionSpec, endpoint: str, log_dir: Path):
+        layers_python = [str(d / "python") for d in spec.layer_dirs]
+        layers_bin = [str(d / "bin") for d in spec.layer_dirs if (d / "bin").is_dir()]
+        env = {
+            **{k: v for k, v in os.environ.items() if k in ("HOME", "LANG", "TMPDIR", "SYSTEMROOT")},
+            "PATH": os.pathsep.join([*layers_bin, os.environ.get("PATH", "")]),
+            "LAMBDA_TASK_PATH": os.pathsep.join([str(spec.code_dir), *layers_python]),
+            "_HANDLER": spec.handler,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": endpoint,
+            # No X-Ray daemon locally; Powertools would otherwise try to emit segments.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONUNBUFFERED": "1",
+            **spec.environment,
+        }
+        self.log = open(log_dir / f"{spec.name}.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            cwd=str(spec.code_dir),
+            text=True,
+        )
+        self.replies: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read_replies, daemon=True).start()
+
+    def _read_replies(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.replies.put(line)
+        self.replies.put(None)
+
+    def invoke(self, event: Any, timeout: float) -> Any:
+        request_id = str(uuid.uuid4())
+        request = {"request_id": request_id, "event": event, "deadline": time.time() + timeout}
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        try:
+            line = self.replies.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise InvocationError(
+                {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout:.2f} seconds"}
+            ) from None
+        if line is None:
+            self.stop()
+            raise InvocationError({"errorType": "Runtime.ExitError", "errorMessage": "worker process exited"})
+        reply = json.loads(line)
+        if not reply["ok"]:
+            raise InvocationError(reply["error"])
+        return reply["result"]
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive:
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+class WorkerPool:
+    """Warm workers of one function, at most `size` at once (the function's concurrency)."""
+
+    def __init__(self, spec: FunctionSpec, endpoint: str, log_dir: Path, size: int):
+        self.spec, self.endpoint, self.log_dir = spec, endpoint, log_dir
+        self.idle: list[Worker] = []
+        self.lock = threading.Lock()
+        self.slots = threading.Semaphore(size)
+
+    def invoke(self, event: Any) -> Any:
+        with self.slots:
+            with self.lock:
+                worker = self.idle.pop() if self.idle else None
+            if worker is None or not worker.alive:
+                worker = Worker(self.spec, self.endpoint, self.log_dir)
+            try:
+                return worker.invoke(event, self.spec.timeout)
+            finally:
+                if worker.alive:
+                    with self.lock:
+                        self.idle.append(worker)
+
+    def stop(self) -> None:
+        with self.lock:
+            for worker in self.idle:
+                worker.stop()
+            self.idle.clear()
+
+
+class LocalRuntime:
+    """Starts the emulator, runs functions locally, polls event source mappings."""
+
+    def __init__(self, *, port: int = DEFAULT_PORT, state_dir: Path | str = ".mediaflow", concurrency: int = 4):
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.state_dir = Path(state_dir).resolve()
+        self.log_dir = self.state_dir / "logs"
+        self.concurrency = concurrency
+        self.artifacts: dict[str, Path] = {}  # emulator S3 key of a code zip -> local folder it came from
+        self.pools: dict[str, WorkerPool] = {}
+        self.pools_lock = threading.Lock()
+        self.async_invokes = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self.stopping = threading.Event()
+        self.pollers: list[threading.Thread] = []
+        self.server: Any = None
+
+    # ------------------------------------------------------------------ emulator
+    def start(self) -> LocalRuntime:
+        from moto.server import ThreadedMotoServer
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._patch_moto()
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        self.async_invokes.shutdown(wait=False, cancel_futures=True)
+        with self.pools_lock:
+            for pool in self.pools.values():
+                pool.stop()
+        if self.server is not None:
+            self.server.stop()
+
+    def client(self, service: str, **config: Any) -> Any:
+        return aws_client(service, self.endpoint, **config)
+
+    def _patch_moto(self) -> None:
+        from moto.awslambda import models as lambda_models
+        from moto.core.config import default_user_config
+        from moto.s3 import notifications
+        from moto.sqs import models as sqs_models
+        from moto.stepfunctions import models as sfn_models
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        runtime = self
+
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        # State machines created by CloudFormation must land in the executing backend.
+        sfn_models.stepfunctions_backends = stepfunctions_parser_backends
+
+        def _invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
+            if isinstance(event, (str, bytes)):
+                event = json.loads(event or "{}")
+            try:
+                result = runtime.invoke(function, event if event is not None else {})
+                return json.dumps(result), False, ""
+            except InvocationError as error:
+                return json.dumps(error.error), True, error.error.get("errorMessage", "")
+
+        lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+
+        def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+            function = lambda_models.lambda_backends[account_id][region_name].get_function(fn_arn)
+            runtime.async_invokes.submit(runtime.invoke_async, function, event_body)
+
+        notifications._invoke_awslambda = _invoke_awslambda
+
+        # moto invokes SQS-mapped functions inside SendMessage and never redelivers; our pollers
+        # take that role, so the queues keep no mappings of their own.
+        sqs_models.Queue.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
+
+    # ------------------------------------------------------------------ functions
+    def spec_for(self, function: Any) -> FunctionSpec:
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[function.account_id][function.region]
+        layer_dirs = []
+        for layer in function.layers:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            layer_dirs.append(self.artifacts[version.content["S3Key"]])
+        return FunctionSpec(
+            name=function.function_name,
+            handler=function.handler,
+            timeout=float(function.timeout),
+            memory=int(function.memory_size),
+            environment=dict(function.environment_vars or {}),
+            code_dir=self.artifacts[function.code["S3Key"]],
+            layer_dirs=layer_dirs,
+        )
+
+    def pool(self, function: Any) -> WorkerPool:
+        with self.pools_lock:
+            pool = self.pools.get(function.function_name)
+            if pool is None:
+                pool = WorkerPool(self.spec_for(function), self.endpoint, self.log_dir, self.concurrency)
+                self.pools[function.function_name] = pool
+            return pool
+
+    def invoke(self, function: Any, event: Any) -> Any:
+        return self.pool(function).invoke(event)
+
+    def invoke_async(self, function: Any, event: Any) -> None:
+        for delay in (0.0, *ASYNC_RETRY_DELAYS):
+            if self.stopping.wait(delay):
+                return
+            try:
+                self.invoke(function, event)
+                return
+            except InvocationError as error:
+                logger.warning("async invocation of %s failed: %s", function.function_name, error)
+
+    def reset_functions(self) -> None:
+        """Forget warm workers, so that the next invocation reads the deployed configuration again."""
+        with self.pools_lock:
+            for pool in self.pools.values():
+                pool.stop()
+            self.pools.clear()
+
+    # ------------------------------------------------------------------ event source mappings
+    def start_pollers(self) -> None:
+        lambda_client = self.client("lambda")
+        for mapping in lambda_client.list_event_source_mappings()["EventSourceMappings"]:
+            if mapping["EventSourceArn"].startswith("arn:aws:sqs:") and mapping.get("State", "Enabled") == "Enabled":
+                poller = threading.Thread(
+                    target=self._poll_queue, args=(mapping,), daemon=True, name=f"esm-{mapping['UUID'][:8]}"
+                )
+                poller.start()
+                self.pollers.append(poller)
+
+    def _poll_queue(self, mapping: dict[str, Any]) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        sqs = self.client("sqs", read_timeout=30)
+        queue_arn = mapping["EventSourceArn"]
+        account, name = queue_arn.split(":")[4], queue_arn.split(":")[5]
+        queue_url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        function = lambda_backends[account][REGION].get_function(mapping["FunctionArn"])
+        partial = "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])
+        while not self.stopping.is_set():
+            try:
+                received = sqs.receive_message(
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=min(int(mapping.get("BatchSize", 10)), 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception as error:  # the emulator is going away, or hiccuped
+                if self.stopping.wait(0.5):
+                    return
+                logger.warning("polling %s failed: %s", name, error)
+                continue
+            if received:
+                self._deliver_batch(sqs, queue_url, queue_arn, function, received, partial)
+
+    def _deliver_batch(
+        self, sqs: Any, queue_url: str, queue_arn: str, function: Any, messages: list[dict], partial: bool
+    ) -> None:
+        event = {"Records": [sqs_record(message, queue_arn) for message in messages]}
+        try:
+            result = self.invoke(function, event)
+        except InvocationError as error:
+            # The whole batch becomes visible again after its visibility timeout.
+            logger.warning("%s failed on a batch of %d: %s", function.function_name, len(messages), error)
+            return
+        failed: set[str] = set()
+        if partial and isinstance(result, dict):
+            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures") or []}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
+            )
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda's event source mapping hands it to the function."""
+    attributes = message.get("Attributes", {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }

@@ -1,0 +1,124 @@
+"""Refusing callback URLs that would make the service reach into its own network (SSRF).
+
+Owners choose callback URLs, so a URL is checked before every delivery: the scheme must be
+http(s), it must carry no credentials, and every address its host resolves to must be
+publicly routable. IP literals, including the decimal/hex/octal IPv4 spellings that
+``inet_aton`` (and therefore the HTTP client's resolver) accepts, are judged without DNS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from mediaflow.exceptions import DeliveryError, UnsafeUrlError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str], list[str]]
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")  # shared address space; not private in ipaddress
+# Hosts made only of numbers/dots in any base: candidates for inet_aton's legacy forms
+# (2130706433, 0x7f000001, 0177.0.0.1, 127.1). Letters-only names like "cafe.be" fail inet_aton.
+_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
+
+
+def check_callback_url(url: str, *, allow_loopback: bool = False, resolve: Resolver | None = None) -> None:
+    """Raise ``UnsafeUrlError`` if ``url`` must not be called back; return ``None`` if it may.
+
+    ``allow_loopback`` admits 127/8 and ::1 (local runs and tests only). ``resolve`` maps a
+    host name to its addresses; it defaults to ``socket.getaddrinfo`` and is injectable so
+    tests need no DNS. A name that cannot be resolved raises ``DeliveryError`` (retryable):
+    it is not proven unsafe, but it cannot be checked, so it is not called either.
+    """
+    host = _host_of(url)
+    addresses = _literal_address(host)
+    if addresses is None:
+        addresses = _resolved_addresses(host, resolve or _getaddrinfo)
+    for address in addresses:
+        reason = _refusal_reason(address, allow_loopback=allow_loopback)
+        if reason:
+            raise UnsafeUrlError(f"callback host {host!r} is refused: {address} is {reason}")
+
+
+def _host_of(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # validates the port; raises ValueError when malformed or out of range
+    except ValueError as exc:
+        raise UnsafeUrlError(f"callback URL is malformed: {exc}") from None
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise UnsafeUrlError(f"callback URL scheme {parts.scheme!r} is refused: only http and https are allowed")
+    # Credentials in a URL leak into logs, and "@" is the classic way to disguise the real host.
+    if "@" in parts.netloc:
+        raise UnsafeUrlError(f"callback host {parts.hostname!r} is refused: URLs with user info are not allowed")
+    if not parts.hostname:
+        raise UnsafeUrlError(f"callback URL {url!r} is refused: it has no host")
+    return parts.hostname  # lower-cased, IPv6 brackets removed
+
+
+def _literal_address(host: str) -> list[IPAddress] | None:
+    """The address an IP-literal host denotes, or ``None`` if the host is a name."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.fullmatch(host):
+        try:
+            return [ipaddress.IPv4Address(socket.inet_aton(host))]
+        except OSError:
+            pass
+    return None
+
+
+def _getaddrinfo(host: str) -> list[str]:
+    return [info[4][0] for info in socket.getaddrinfo(host, None)]
+
+
+def _resolved_addresses(host: str, resolve: Resolver) -> list[IPAddress]:
+    try:
+        resolved = resolve(host)
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError; bad IDNA a UnicodeError
+        raise DeliveryError(f"callback host {host!r} could not be resolved: {exc}") from None
+    if not resolved:
+        raise DeliveryError(f"callback host {host!r} resolved to no addresses")
+    addresses = []
+    for text in resolved:
+        try:
+            addresses.append(ipaddress.ip_address(text))
+        except ValueError:
+            raise UnsafeUrlError(f"callback host {host!r} resolved to an unparsable address {text!r}") from None
+    return addresses
+
+
+def _refusal_reason(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    """Why ``address`` must not be contacted, or ``None`` if it is publicly routable."""
+    address = _embedded_ipv4(address) or address
+    if address.is_loopback:
+        return None if allow_loopback else "loopback"
+    if address.is_unspecified:
+        return "unspecified"
+    if address.is_link_local:  # includes the cloud metadata address 169.254.169.254
+        return "link-local"
+    if address.is_multicast:
+        return "multicast"
+    if address.version == 4 and address in _CGNAT:
+        return "carrier-grade NAT"
+    if address.is_private:
+        return "private"
+    if address.is_reserved:
+        return "reserved"
+    # Catch-all for special ranges the checks above do not name (documentation, benchmarking...).
+    if not address.is_global:
+        return "not globally routable"
+    return None
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (::ffff:a.b.c.d, 6to4 2002:a.b.c.d::/16)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        return address.ipv4_mapped or address.sixtofour
+    return None
