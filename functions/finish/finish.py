@@ -1,2 +1,29 @@
-def handler(event, context):
-    return {'echo': event}
+"""Finish step: record the outcome, emit notifications, hand the queue slot on."""
+
+from pydantic import BaseModel
+
+from mediaflow.config import setting
+from mediaflow.finish import StepError, finish
+from mediaflow.models import UnitResult
+from mediaflow.observability import MetricUnit, logger, metrics, tracer
+
+NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
+MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
+
+
+class FinishRequest(BaseModel):
+    execution_id: str
+    results: list[UnitResult] | None = None
+    error: StepError | None = None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    request = FinishRequest.model_validate(event)
+    outcome = finish(request.execution_id, results=request.results, error=request.error,
+                     notify_queue_url=NOTIFY_QUEUE_URL, media_queue_url=MEDIA_QUEUE_URL)
+    metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=sum(s == "Success" for s in outcome["jobs"].values()))
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=sum(s == "Failed" for s in outcome["jobs"].values()))
+    return outcome

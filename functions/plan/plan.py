@@ -1,2 +1,17 @@
-def handler(event, context):
-    return {'echo': event}
+"""Plan step: probe the input and cut the execution into task units."""
+
+from pydantic import BaseModel
+
+from mediaflow.observability import logger, metrics, tracer
+from mediaflow.planner import plan
+
+
+class PlanRequest(BaseModel):
+    execution_id: str
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return plan(PlanRequest.model_validate(event).execution_id)

@@ -1,2 +1,24 @@
-def handler(event, context):
-    return {'echo': event}
+"""Processor: claim tickets from the media FIFO queue -> start the next jobs in queue order."""
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from mediaflow.config import setting
+from mediaflow.observability import MetricUnit, logger, metrics, tracer
+from mediaflow.processor import Ticket, start_next
+
+STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
+processor = SqsFifoPartialProcessor()
+
+
+def start(record: SQSRecord) -> list[str]:
+    started = start_next(Ticket.model_validate_json(record.body), state_machine_arn=STATE_MACHINE_ARN)
+    metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=len(started))
+    return started
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: object) -> dict:
+    return process_partial_response(event=event, record_handler=start, processor=processor, context=context)

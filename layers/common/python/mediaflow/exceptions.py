@@ -30,6 +30,12 @@ class MediaError(MediaflowError):
     code = "InvalidMedia"
 
 
+class DownloadError(MediaError):
+    """The input object could not be read."""
+
+    code = "ResourceDownloadFailed"
+
+
 class TransientError(MediaflowError):
     """A failure worth retrying (throttling, a dependency briefly unavailable)."""
 
@@ -46,3 +52,16 @@ class UnsafeUrlError(MediaflowError):
     """A user-supplied URL points somewhere the service must not reach."""
 
     code = "InvalidArgument"
+
+
+def code_for(error_type: str) -> str:
+    """The Code of an error known only by its type name (as Step Functions reports Lambda errors)."""
+    known = {cls.__name__: cls.code for cls in _all_subclasses(MediaflowError)}
+    return known.get(error_type, "InternalError")
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_all_subclasses(sub)]
+    return found

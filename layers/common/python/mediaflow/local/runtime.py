@@ -39,6 +39,8 @@ DEFAULT_PORT = 4566
 REGION = "us-east-1"
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twice
+# Template parameters for local use: callbacks to the developer's own machine, compressed retries.
+LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4"}
 
 
 def aws_client(service: str, endpoint: str, **config: Any) -> Any:
@@ -254,6 +256,16 @@ class LocalRuntime:
         # moto invokes SQS-mapped functions inside SendMessage and never redelivers; our pollers
         # take that role, so the queues keep no mappings of their own.
         sqs_models.Queue.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
+
+    def up(self, template: Path, *, stack_name: str = "mediaflow", parameters: dict[str, str] | None = None) -> Any:
+        """Deploy the template, remember where each artifact came from, start the queue pollers."""
+        from .deploy import deploy
+
+        stack = deploy(template, stack_name=stack_name, clients=self.client,
+                       parameters={**LOCAL_PARAMETERS, **(parameters or {})}, cache_dir=self.state_dir / "artifacts")
+        self.artifacts.update(stack.artifacts)
+        self.start_pollers()
+        return stack
 
     # ------------------------------------------------------------------ functions
     def spec_for(self, function: Any) -> FunctionSpec:

@@ -20,7 +20,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str], list[str]]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")  # shared address space; not private in ipaddress
+# Named explicitly: ipaddress.is_private also covers many special-purpose ranges (and changes
+# between Python versions); those are still refused, by the catch-all in _refusal_reason.
+_PRIVATE = tuple(map(ipaddress.ip_network, ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]))
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 # Hosts made only of numbers/dots in any base: candidates for inet_aton's legacy forms
 # (2130706433, 0x7f000001, 0177.0.0.1, 127.1). Letters-only names like "cafe.be" fail inet_aton.
 _NUMERIC_HOST = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
@@ -107,12 +110,12 @@ def _refusal_reason(address: IPAddress, *, allow_loopback: bool) -> str | None:
         return "multicast"
     if address.version == 4 and address in _CGNAT:
         return "carrier-grade NAT"
-    if address.is_private:
+    if any(address in network for network in _PRIVATE):
         return "private"
     if address.is_reserved:
         return "reserved"
-    # Catch-all for special ranges the checks above do not name (documentation, benchmarking...).
-    if not address.is_global:
+    # Catch-all for special-purpose ranges not named above (documentation, benchmarking...).
+    if address.is_private or not address.is_global:
         return "not globally routable"
     return None
 

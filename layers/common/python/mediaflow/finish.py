@@ -1,0 +1,176 @@
+"""Record the outcome of an execution, emit its notifications, and hand its queue slot on.
+
+Runs on the success path (with the units' results) and on the failure path (with the Step
+Functions error). Step Functions may retry it, so every step is safe to repeat: job states are
+only moved forward, notifications carry stable ids the receiver deduplicates on, and the slot
+is released once (guarded by a flag on the execution record).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from . import ids, store
+from .exceptions import code_for
+from .jobs import get_execution, jobs_of, update_execution, update_job
+from .models import FINAL_STATES, Execution, Job, NotifyConfig, UnitResult
+from .queues import exec_key, release_slot, send_ticket
+from .times import now
+from .xml import jobs_detail, render, workflow_execution
+
+
+class StepError(BaseModel):
+    """What a Catch puts in ResultPath: the error name and its cause (Lambda's error JSON)."""
+
+    Error: str
+    Cause: str | None = None
+
+    def code_and_message(self) -> tuple[str, str]:
+        try:
+            cause = json.loads(self.Cause or "")
+        except ValueError:
+            cause = None
+        if isinstance(cause, dict) and "errorMessage" in cause:
+            return code_for(cause.get("errorType", self.Error)), cause["errorMessage"]
+        return code_for(self.Error), self.Cause or self.Error
+
+
+class Notification(BaseModel):
+    """A message on the notification queue: where to deliver what."""
+
+    id: str
+    bucket: str
+    event: str
+    rule: NotifyConfig
+    content_type: str
+    body: str
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def _media_result(results: list[UnitResult]) -> dict[str, Any] | None:
+    outputs = [o for r in results for o in r.outputs]
+    if not outputs:
+        return None
+    return {
+        "OutputFile": {
+            "Bucket": outputs[0].bucket,
+            "Region": None,
+            "ObjectPrefix": "",
+            "ObjectName": [o.key for o in outputs],
+            "Md5Info": [{"Md5": o.md5, "ObjectName": o.key} for o in outputs],
+        }
+    }
+
+
+def _apply_results(job: Job, results: list[UnitResult], ended: Any) -> None:
+    if job.State in FINAL_STATES:
+        return
+    failed = next((r for r in results if not r.ok), None)
+    if not results:
+        job.State, job.Code, job.Message = "Failed", "InternalError", "the job produced no result"
+    elif failed:
+        job.State, job.Code, job.Message = "Failed", failed.code, failed.message
+    else:
+        job.State, job.Code, job.Message, job.Progress = "Success", "Success", "", 100
+        media_result = _media_result(results)
+        if media_result:
+            media_result["OutputFile"]["Region"] = job.Operation.Output.Region
+        job.Operation.MediaResult = media_result
+        job.Operation.MediaInfo = next((r.media_info for r in results if r.media_info), None)
+    job.EndTime = ended
+
+
+def _fail(job: Job, code: str, message: str, ended: Any) -> None:
+    if job.State not in FINAL_STATES:
+        job.State, job.Code, job.Message, job.EndTime = "Failed", code, message, ended
+
+
+def _notifications(execution: Execution, jobs: list[Job]) -> list[Notification]:
+    out = []
+    for job in jobs:
+        rule = job.notify
+        if rule and rule.wants("TaskFinish"):
+            body = render({"EventName": "TaskFinish", "JobsDetail": jobs_detail(job)}, rule.ResultFormat)
+            out.append(_notification(execution, job.JobId, "TaskFinish", rule, body))
+    rule = execution.notify
+    if execution.workflow_id and rule and rule.wants("WorkflowFinish"):
+        body = render({"EventName": "WorkflowFinish", "WorkflowExecution": workflow_execution(execution, jobs)}, rule.ResultFormat)
+        out.append(_notification(execution, execution.id, "WorkflowFinish", rule, body))
+    return out
+
+
+def _notification(execution: Execution, subject: str, event: str, rule: NotifyConfig, body: str) -> Notification:
+    return Notification(
+        id=ids.stable_id("msg_", execution.id, subject, event), bucket=execution.bucket, event=event, rule=rule,
+        content_type="application/json" if rule.ResultFormat == "JSON" else "application/xml", body=body,
+    )
+
+
+def send_notifications(queue_url: str, notifications: list[Notification]) -> None:
+    for start in range(0, len(notifications), 10):
+        batch = notifications[start : start + 10]
+        response = _sqs().send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "MessageBody": n.model_dump_json()} for i, n in enumerate(batch)],
+        )
+        if response.get("Failed"):
+            raise RuntimeError(f"could not queue {len(response['Failed'])} notifications: {response['Failed']}")
+
+
+def _release_once(execution: Execution, media_queue_url: str) -> None:
+    try:
+        store.table().update_item(
+            Key=dict(zip(("pk", "sk"), exec_key(execution.id))),
+            UpdateExpression="SET released = :t",
+            ConditionExpression="attribute_not_exists(released)",
+            ExpressionAttributeValues={":t": True},
+        )
+    except ClientError as error:
+        if store.is_condition_failure(error):
+            return
+        raise
+    release_slot(execution.queue_id)
+    send_ticket(media_queue_url, execution.queue_id)
+
+
+def finish(
+    execution_id: str,
+    *,
+    results: list[UnitResult] | None = None,
+    error: StepError | None = None,
+    notify_queue_url: str,
+    media_queue_url: str,
+) -> dict[str, Any]:
+    execution = get_execution(execution_id)
+    ended = now()
+    by_job: dict[str, list[UnitResult]] = defaultdict(list)
+    for result in results or []:
+        by_job[result.job_id].append(result)
+    code, message = error.code_and_message() if error else ("", "")
+    for job_id in execution.job_ids:
+        if error:
+            update_job(job_id, lambda job: _fail(job, code, message, ended))
+        else:
+            update_job(job_id, lambda job, rs=by_job[job_id]: _apply_results(job, rs, ended))
+    jobs = jobs_of(execution)
+    state = "Success" if all(j.State == "Success" for j in jobs) else "Failed"
+
+    def record(doc: Execution) -> None:
+        if doc.state not in FINAL_STATES:
+            doc.state, doc.ended = state, ended
+
+    execution = update_execution(execution_id, record, state=state)
+    send_notifications(notify_queue_url, _notifications(execution, jobs))
+    _release_once(execution, media_queue_url)
+    return {"state": execution.state, "jobs": {j.JobId: j.State for j in jobs}}

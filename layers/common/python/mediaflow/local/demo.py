@@ -1,0 +1,188 @@
+"""`make run`: the whole path on the local stack, from an upload to the callback.
+
+Starts the emulator, deploys template.yaml, binds a workflow (two MP4 renditions in parallel and
+snapshots) with a callback to a local HTTP receiver, uploads a video, shows progress, prints the
+callbacks and the outputs. Exits 0 only if the run succeeded.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .runtime import LocalRuntime
+
+DEMO_WORKFLOW = """<Request><MediaWorkflow>
+  <Name>demo-renditions</Name><State>Active</State>
+  <Topology>
+    <Dependencies>
+      <Start>Transcode_360,Transcode_720,Snapshot_1</Start>
+      <Transcode_360>End</Transcode_360><Transcode_720>End</Transcode_720><Snapshot_1>End</Snapshot_1>
+    </Dependencies>
+    <Nodes>
+      <Start><Type>Start</Type><Input>
+        <ObjectPrefix>{prefix}</ObjectPrefix>
+        <NotifyConfig><Type>Url</Type><Url>{callback}</Url><Event>TaskFinish,WorkflowFinish</Event><ResultFormat>XML</ResultFormat></NotifyConfig>
+        <ExtFilter><State>On</State><Video>true</Video></ExtFilter>
+      </Input></Start>
+      <Transcode_360><Type>Transcode</Type><Operation>
+        <Transcode><Container><Format>mp4</Format></Container>
+          <Video><Codec>H.264</Codec><Height>360</Height><Crf>26</Crf><Preset>veryfast</Preset></Video>
+          <Audio><Codec>aac</Codec><Bitrate>96</Bitrate></Audio></Transcode>
+        <Output><Object>${{InputPath}}/${{InputName}}_360p.${{ext}}</Object></Output>
+      </Operation></Transcode_360>
+      <Transcode_720><Type>Transcode</Type><Operation>
+        <Transcode><Container><Format>mp4</Format></Container>
+          <Video><Codec>H.264</Codec><Height>720</Height><Crf>24</Crf><Preset>veryfast</Preset></Video>
+          <Audio><Codec>aac</Codec><Bitrate>128</Bitrate></Audio></Transcode>
+        <Output><Object>${{InputPath}}/${{InputName}}_720p.${{ext}}</Object></Output>
+      </Operation></Transcode_720>
+      <Snapshot_1><Type>Snapshot</Type><Operation>
+        <Snapshot><Mode>Average</Mode><Count>4</Count><Width>640</Width></Snapshot>
+        <Output><Object>${{InputPath}}/${{InputName}}_snap_${{Number}}.jpg</Object></Output>
+      </Operation></Snapshot_1>
+    </Nodes>
+  </Topology>
+</MediaWorkflow></Request>"""
+
+
+class CallbackReceiver:
+    """A real HTTP server on loopback that keeps what it is POSTed."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.arrived:
+                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    receiver.arrived.notify_all()
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
+
+    def wait_for(self, predicate: Any, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while not predicate(self.received):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.arrived.wait(left)
+            return True
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def sample_video(target: Path, seconds: int = 10) -> Path:
+    """A 1280x720 test pattern with a tone, made with the layer's ffmpeg."""
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
+         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(target)],
+        check=True,
+    )
+    return target
+
+
+def _progress_line(runtime: LocalRuntime, run_id: str, table: str) -> tuple[str, str | None]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    dynamodb = runtime.client("dynamodb")
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"EXEC#{run_id}"}, "sk": {"S": "EXEC"}}).get("Item")
+    if not item:
+        return "waiting for the upload event", None
+    execution = json.loads(TypeDeserializer().deserialize(item["doc"]))
+    parts = []
+    for job_id in execution["job_ids"]:
+        job_item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}})["Item"]
+        job = json.loads(TypeDeserializer().deserialize(job_item["doc"]))
+        parts.append(f"{job['Workflow']['Name']}: {job['State']} {job['Progress']}%")
+    return f"run {run_id} {execution['state']} | " + " | ".join(parts), execution["state"]
+
+
+def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
+    from ..workflows import parse_workflow_xml
+
+    runtime = LocalRuntime(port=port).start()
+    receiver = CallbackReceiver()
+    try:
+        started = time.monotonic()
+        print(f"emulator on {runtime.endpoint}; deploying {template} ...", flush=True)
+        stack = runtime.up(template)
+        bucket, out_bucket, table = (stack.outputs[k] for k in ("InputBucketName", "OutputBucketName", "TableName"))
+        print(f"stack up in {time.monotonic() - started:.1f}s: input s3://{bucket}, output s3://{out_bucket}")
+
+        with tempfile.TemporaryDirectory() as folder:
+            video = input_path or sample_video(Path(folder) / "sample.mp4")
+            _bind_workflow(runtime, table, bucket, parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=receiver.url)))
+            key = f"uploads/{video.name}"
+            runtime.client("s3").upload_file(str(video), bucket, key)
+        print(f"uploaded s3://{bucket}/{key}; callbacks go to {receiver.url}")
+
+        state, last = None, ""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if receiver.wait_for(lambda r: any(b"WorkflowFinish" in x["body"] for x in r), timeout=1.0):
+                break
+            line, state = _progress_line(runtime, _run_id(runtime, table) or "-", table)
+            if line != last:
+                print("  " + line, flush=True)
+                last = line
+        line, state = _progress_line(runtime, _run_id(runtime, table) or "-", table)
+        print("  " + line)
+        for callback in receiver.received:
+            print(f"\n--- callback POST {callback['path']} (webhook-id {callback['headers'].get('webhook-id')})")
+            print(callback["body"].decode())
+        print(f"\noutputs in s3://{out_bucket}:")
+        for obj in runtime.client("s3").list_objects_v2(Bucket=out_bucket).get("Contents", []):
+            print(f"  {obj['Size']:>10}  {obj['Key']}")
+        print(f"\nfinished in {time.monotonic() - started:.1f}s: {state}")
+        return 0 if state == "Success" else 1
+    finally:
+        receiver.stop()
+        runtime.stop()
+
+
+def _run_id(runtime: LocalRuntime, table: str) -> str | None:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    items = runtime.client("dynamodb").scan(
+        TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "EXEC#"}}
+    )["Items"]
+    return TypeDeserializer().deserialize(items[0]["pk"]).split("#", 1)[1] if items else None
+
+
+def _bind_workflow(runtime: LocalRuntime, table: str, bucket: str, spec: dict[str, Any]) -> None:
+    """Store the workflow through the library, against the emulator."""
+    import os
+
+    from .. import config, store, workflows
+
+    os.environ.update(TABLE_NAME=table, AWS_ENDPOINT_URL=runtime.endpoint, AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    config.table_name.cache_clear()
+    store.table.cache_clear()
+    workflows.create_workflow(bucket, spec)
+
+
+if __name__ == "__main__":
+    sys.exit(run_demo(Path("template.yaml"), None))

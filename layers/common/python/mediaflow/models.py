@@ -1,0 +1,199 @@
+"""Pydantic models for everything that crosses a boundary: stored records and unit payloads.
+
+Field names follow Tencent's XML (PascalCase) where the record is rendered back to clients,
+so rendering is a dump, not a translation. Internal fields are snake_case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .media.params import SnapshotParams, TranscodeParams
+
+JobState = Literal["Submitted", "Running", "Success", "Failed", "Pause", "Cancel"]
+FINAL_STATES = ("Success", "Failed", "Cancel")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# ------------------------------------------------------------------ notification rules
+class MqConfig(Model):
+    MqMode: Literal["Queue", "Topic"] = "Queue"
+    MqRegion: str | None = None
+    MqName: str | None = None
+
+
+class NotifyConfig(Model):
+    """Queue / workflow Start node / job-level callback rule."""
+
+    State: Literal["On", "Off"] = "On"
+    Type: Literal["Url", "TDMQ"] = "Url"
+    Url: str | None = None
+    Event: str = "TaskFinish,WorkflowFinish"
+    ResultFormat: Literal["XML", "JSON"] = "XML"
+    MqMode: str | None = None
+    MqRegion: str | None = None
+    MqName: str | None = None
+
+    _blank = field_validator("Url", "MqMode", "MqRegion", "MqName", mode="before")(_blank_to_none)
+
+    def wants(self, event: str) -> bool:
+        return self.State == "On" and event in {e.strip() for e in self.Event.split(",")}
+
+
+# ------------------------------------------------------------------ jobs
+class CosHeader(Model):
+    Key: str
+    Value: str
+
+
+class JobInput(Model):
+    BucketId: str
+    Object: str
+    Region: str
+    CosHeaders: list[CosHeader] = Field(default_factory=list)
+
+
+class OutputSpec(Model):
+    Region: str | None = None
+    Bucket: str | None = None
+    Object: str
+    SpriteObject: str | None = None
+
+    _blank = field_validator("Region", "Bucket", "SpriteObject", mode="before")(_blank_to_none)
+
+
+class OutputFile(Model):
+    Bucket: str
+    Region: str
+    ObjectPrefix: str = ""
+    ObjectName: list[str] = Field(default_factory=list)
+    Md5Info: list[dict[str, str]] = Field(default_factory=list)
+
+
+class Operation(Model):
+    """One operation of a job: what to do (template or inline parameters) and where to write it."""
+
+    TemplateId: str | None = None
+    TemplateName: str | None = None
+    Transcode: TranscodeParams | None = None
+    Snapshot: SnapshotParams | None = None
+    Output: OutputSpec
+    UserData: str | None = None
+    JobLevel: int = 0
+    MediaInfo: dict[str, Any] | None = None
+    MediaResult: dict[str, Any] | None = None
+
+
+class WorkflowRef(Model):
+    RunId: str
+    WorkflowId: str
+    WorkflowName: str
+    Name: str
+
+
+class Job(Model):
+    JobId: str
+    Tag: str
+    State: JobState = "Submitted"
+    Code: str = "Success"
+    Message: str = ""
+    Progress: int = 0
+    CreationTime: datetime
+    StartTime: datetime | None = None
+    EndTime: datetime | None = None
+    QueueId: str
+    Input: JobInput
+    Operation: Operation
+    Workflow: WorkflowRef | None = None
+    # internal
+    execution_id: str
+    notify: NotifyConfig | None = None
+
+
+# ------------------------------------------------------------------ executions (what a queue orders)
+class Execution(Model):
+    """A unit of queueing and of orchestration: a workflow run (i...) or a standalone job (j...).
+
+    One Step Functions execution, named after `id`, runs all of its jobs."""
+
+    id: str
+    queue_id: str
+    bucket: str
+    priority: int = 0
+    seq: int = 0
+    state: JobState = "Submitted"
+    job_ids: list[str]
+    created: datetime
+    started: datetime | None = None
+    ended: datetime | None = None
+    workflow_id: str | None = None
+    workflow_name: str | None = None
+    object: str | None = None
+    notify: NotifyConfig | None = None
+    units_total: int = 0
+
+
+# ------------------------------------------------------------------ queues
+_NotifyConfig = NotifyConfig  # the field below shares the type's name
+
+
+class Queue(Model):
+    QueueId: str
+    Name: str
+    BucketId: str
+    Feature: Literal["media", "speech", "doc"]
+    State: Literal["Active", "Paused"] = "Active"
+    MaxSize: int = 10000
+    MaxConcurrent: int = 10
+    Category: str = "Transcoding"
+    CreateTime: datetime
+    UpdateTime: datetime
+    NotifyConfig: _NotifyConfig = Field(default_factory=lambda: _NotifyConfig(State="Off"))
+
+
+# ------------------------------------------------------------------ task units (Step Functions payloads)
+class ObjectRef(Model):
+    bucket: str
+    key: str
+
+
+class UnitSpec(Model):
+    """One task unit, small enough to travel between states: keys, never data."""
+
+    execution_id: str
+    job_id: str
+    kind: Literal["transcode", "snapshot"]
+    index: int = 0
+    input: ObjectRef
+    output: ObjectRef  # for snapshots, `key` holds ${Number} for the image index
+    params: dict[str, Any]
+    duration: float
+    units_of_job: int = 1
+
+
+class OutputObject(Model):
+    bucket: str
+    key: str
+    size: int
+    md5: str
+
+
+class UnitResult(Model):
+    job_id: str
+    kind: str
+    index: int = 0
+    ok: bool
+    code: str = "Success"
+    message: str = ""
+    outputs: list[OutputObject] = Field(default_factory=list)
+    media_info: dict[str, Any] | None = None

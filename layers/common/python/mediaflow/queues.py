@@ -1,0 +1,175 @@
+"""Feature queues: priority order, concurrency limit and pause, on top of SQS FIFO.
+
+SQS FIFO cannot reorder, so the ordered backlog lives in the table (gsi1, sorted by priority
+rank then sequence) and a FIFO message is only a claim ticket: "start what is next in queue X".
+Tickets of one queue share a message group, so their handling is serialised per queue; a ticket
+that finds the queue full or paused is simply consumed, because every finished job and every
+resume sends a new one.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+import boto3
+from botocore.exceptions import ClientError
+
+from . import ids, store
+from .models import Execution, Model, Queue
+from .notify.signing import new_secret
+from .times import now
+
+Feature = Literal["media", "speech", "doc"]
+QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
+    # feature: (queue name shown to users, category)
+    "media": ("queue-1", "Transcoding"),
+    "speech": ("queue-speech-1", "SpeechRecognition"),
+    "doc": ("queue-doc-process-1", "DocProcess"),
+}
+WAITING = "WAITING"
+MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
+
+
+@cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def queue_key(queue_id: str) -> tuple[str, str]:
+    return f"QUEUE#{queue_id}", "QUEUE"
+
+
+def exec_key(execution_id: str) -> tuple[str, str]:
+    return f"EXEC#{execution_id}", "EXEC"
+
+
+def priority_rank(priority: int) -> str:
+    """Sort key part: a higher priority sorts first. Covers JobLevel 0..2 and TasksPriority -10..10."""
+    return f"{50 - max(-10, min(10, priority)):02d}"
+
+
+def ensure_queues(bucket: str) -> dict[Feature, Queue]:
+    """A bucket's feature queues, created on first use (the "activation" of the seeds).
+
+    Queue ids are derived from the bucket, so concurrent first uses create each queue once."""
+    existing = {q.Feature: q for q in store.query_index(f"BUCKET#{bucket}#QUEUE", Queue)}
+    if len(existing) < len(QUEUE_NAMES):
+        bucket_secret(bucket)
+    for feature, (name, category) in QUEUE_NAMES.items():
+        if feature in existing:
+            continue
+        created = now()
+        queue = Queue(
+            QueueId=ids.stable_id(ids.QUEUE, bucket, feature), Name=name, BucketId=bucket, Feature=feature,
+            Category=category, CreateTime=created, UpdateTime=created,
+        )
+        store.put_new(*queue_key(queue.QueueId), queue, gsi1pk=f"BUCKET#{bucket}#QUEUE", gsi1sk=feature)
+        existing[feature] = store.must_get(*queue_key(queue.QueueId), Queue)[0]
+    return existing
+
+
+class BucketConfig(Model):
+    """Per-bucket settings: the key that signs its notifications (Standard Webhooks)."""
+
+    BucketId: str
+    SigningSecret: str
+
+
+def bucket_secret(bucket: str) -> str:
+    """The bucket's signing secret, created on first use (first writer wins)."""
+    key = (f"BUCKET#{bucket}", "CONFIG")
+    found = store.get(*key, BucketConfig)
+    if found is None:
+        store.put_new(*key, BucketConfig(BucketId=bucket, SigningSecret=new_secret()))
+        found = store.must_get(*key, BucketConfig)
+    return found[0].SigningSecret
+
+
+def get_queue(queue_id: str) -> Queue:
+    return store.must_get(*queue_key(queue_id), Queue)[0]
+
+
+def enqueue(execution: Execution) -> bool:
+    """Put an execution in its queue's ordered backlog. False if it was already there (a repeat)."""
+    execution.seq = store.add_counter(*queue_key(execution.queue_id), "seq", 1)
+    return store.put_new(
+        *exec_key(execution.id), execution, state=execution.state,
+        gsi1pk=f"QUEUE#{execution.queue_id}#{WAITING}",
+        gsi1sk=f"{priority_rank(execution.priority)}#{execution.seq:012d}",
+    )
+
+
+def send_ticket(queue_url: str, queue_id: str) -> None:
+    _sqs().send_message(
+        QueueUrl=queue_url, MessageBody=store.dumps({"queue_id": queue_id}),
+        MessageGroupId=queue_id, MessageDeduplicationId=ids.new_id("k"),
+    )
+
+
+def waiting(queue_id: str, limit: int | None = None) -> list[Execution]:
+    return store.query_index(f"QUEUE#{queue_id}#{WAITING}", Execution, limit=limit)
+
+
+def _take_slot(queue: Queue) -> bool:
+    """Count one more running execution if the queue has room (MaxConcurrent is read each time)."""
+    try:
+        store.table().update_item(
+            Key=dict(zip(("pk", "sk"), queue_key(queue.QueueId))),
+            UpdateExpression="ADD running :one",
+            ConditionExpression="attribute_not_exists(running) OR running < :max",
+            ExpressionAttributeValues={":one": 1, ":max": queue.MaxConcurrent},
+        )
+        return True
+    except ClientError as error:
+        if store.is_condition_failure(error):
+            return False
+        raise
+
+
+def release_slot(queue_id: str) -> None:
+    store.add_counter(*queue_key(queue_id), "running", -1)
+
+
+def _claim(execution_id: str) -> Execution | None:
+    """Move one waiting execution to Running; None if another claimer got it first."""
+    found = store.get(*exec_key(execution_id), Execution)
+    if found is None or found[0].state != "Submitted":
+        return None
+    execution, version = found
+    execution.state, execution.started = "Running", now()
+    try:
+        store.replace(*exec_key(execution_id), execution, version, state="Running", remove=("gsi1pk", "gsi1sk"))
+    except store.ConflictError:
+        return None
+    return execution
+
+
+def unclaim(execution: Execution) -> None:
+    """Put a claimed execution back at its place in the order (its start failed)."""
+    def back(doc: Execution) -> None:
+        doc.state, doc.started = "Submitted", None
+
+    store.mutate(*exec_key(execution.id), Execution, back, state="Submitted",
+                 gsi1pk=f"QUEUE#{execution.queue_id}#{WAITING}",
+                 gsi1sk=f"{priority_rank(execution.priority)}#{execution.seq:012d}")
+
+
+def claim_next(queue_id: str) -> list[Execution]:
+    """Claim waiting executions in order while the queue is active and has free slots."""
+    claimed: list[Execution] = []
+    for _ in range(MAX_CLAIM_ROUNDS):
+        queue = get_queue(queue_id)
+        if queue.State != "Active":
+            return claimed
+        head = waiting(queue_id, limit=1)
+        if not head:
+            return claimed
+        if not _take_slot(queue):
+            return claimed
+        execution = _claim(head[0].id)
+        if execution is None:
+            release_slot(queue_id)
+            continue
+        claimed.append(execution)
+    return claimed

@@ -1,0 +1,67 @@
+"""One task unit: download the input, run ffmpeg, upload the outputs, report keys and checksums.
+
+A media failure (corrupt input, ffmpeg error) is the job's failure, not the worker's: it comes
+back as a result with ok=False, and whatever the unit had uploaded is removed again."""
+
+from __future__ import annotations
+
+import mimetypes
+import tempfile
+from pathlib import Path
+
+from . import naming, storage
+from .exceptions import MediaError, MediaflowError
+from .jobs import update_job
+from .media import SnapshotParams, TranscodeParams, probe, run_ffmpeg, snapshot_args, transcode_args
+from .models import Job, OutputObject, UnitResult, UnitSpec
+
+# Generous per-unit ffmpeg limit below the Lambda timeout (900 s), so a stuck encode fails the job cleanly.
+FFMPEG_TIMEOUT = 840
+
+
+def _transcode(unit: UnitSpec, source: Path, workdir: Path) -> tuple[list[OutputObject], dict]:
+    params = TranscodeParams.model_validate(unit.params)
+    target = workdir / f"output.{params.extension}"
+    run_ffmpeg(transcode_args(str(source), str(target), params, source_duration=unit.duration),
+               timeout=FFMPEG_TIMEOUT, duration=unit.duration)
+    info = probe(str(target))
+    content_type = mimetypes.guess_type(target.name)[0]
+    return [storage.upload(target, unit.output.bucket, unit.output.key, content_type)], info.model_dump(exclude_none=True)
+
+
+def _snapshot(unit: UnitSpec, source: Path, workdir: Path) -> tuple[list[OutputObject], None]:
+    params = SnapshotParams.model_validate(unit.params)
+    pattern = workdir / f"snap-%d.{params.Format}"
+    run_ffmpeg(snapshot_args(str(source), str(pattern), params, duration=unit.duration), timeout=FFMPEG_TIMEOUT)
+    images = sorted(workdir.glob(f"snap-*.{params.Format}"), key=lambda p: int(p.stem.split("-")[1]))
+    if not images:
+        raise MediaError("no snapshot could be taken from the input")
+    content_type = mimetypes.guess_type(images[0].name)[0]
+    outputs: list[OutputObject] = []
+    try:
+        for image in images:
+            index = int(image.stem.split("-")[1])
+            outputs.append(storage.upload(image, unit.output.bucket, naming.number(unit.output.key, index), content_type))
+    except Exception:
+        storage.delete(outputs)
+        raise
+    return outputs, None
+
+
+def run_unit(unit: UnitSpec) -> UnitResult:
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        try:
+            source = storage.download(unit.input.bucket, unit.input.key, workdir)
+            run = _transcode if unit.kind == "transcode" else _snapshot
+            outputs, info = run(unit, source, workdir)
+        except MediaflowError as error:
+            return UnitResult(job_id=unit.job_id, kind=unit.kind, index=unit.index, ok=False,
+                              code=error.code, message=error.message)
+    result = UnitResult(job_id=unit.job_id, kind=unit.kind, index=unit.index, ok=True, outputs=outputs, media_info=info)
+
+    def advance(job: Job) -> None:
+        job.Progress = min(99, job.Progress + max(1, 100 // unit.units_of_job))
+
+    update_job(unit.job_id, advance)
+    return result
