@@ -7,14 +7,12 @@ a repeated event finds its records already there and creates nothing new.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 from pydantic import BaseModel, Field
 
-from . import config, ids, store
+from . import aws, config, ids, store
 from .models import CosHeader, Execution, Job, JobInput, WorkflowRef
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
 from .templates import build_operation
@@ -60,14 +58,11 @@ class S3Event(BaseModel):
     Records: list[S3Record] = Field(default_factory=list)
 
 
-@cache
-def _s3() -> Any:
-    return boto3.client("s3")
 
 
 def _cos_headers(record: S3Record) -> list[CosHeader]:
     """What CI puts in Input.CosHeaders for workflow-triggered jobs: the object's headers and the event."""
-    head = _s3().head_object(Bucket=record.s3.bucket.name, Key=record.key)
+    head = aws.client("s3").head_object(Bucket=record.s3.bucket.name, Key=record.key)
     headers = [CosHeader(Key="Content-Type", Value=head.get("ContentType", "")),
                CosHeader(Key="EventName", Value=f"cos:{record.eventName}" if not record.eventName.startswith("cos:") else record.eventName),
                CosHeader(Key="Size", Value=str(head.get("ContentLength", record.s3.object.size or 0)))]

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from functools import cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import ids, store
+from . import aws, ids, store
 from .exceptions import code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
 from .models import FINAL_STATES, Execution, Job, NotifyConfig, UnitResult
@@ -53,9 +51,6 @@ class Notification(BaseModel):
     body: str
 
 
-@cache
-def _sqs() -> Any:
-    return boto3.client("sqs")
 
 
 def _media_result(results: list[UnitResult]) -> dict[str, Any] | None:
@@ -120,7 +115,7 @@ def _notification(execution: Execution, subject: str, event: str, rule: NotifyCo
 def send_notifications(queue_url: str, notifications: list[Notification]) -> None:
     for start in range(0, len(notifications), 10):
         batch = notifications[start : start + 10]
-        response = _sqs().send_message_batch(
+        response = aws.client("sqs").send_message_batch(
             QueueUrl=queue_url,
             Entries=[{"Id": str(i), "MessageBody": n.model_dump_json()} for i, n in enumerate(batch)],
         )

@@ -4,12 +4,11 @@ so that a redelivered ticket can never start the same job twice."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
-import boto3
 from pydantic import BaseModel
 
+from . import aws
 from .jobs import set_running
 from .queues import claim_next, release_slot, unclaim
 
@@ -18,20 +17,17 @@ class Ticket(BaseModel):
     queue_id: str
 
 
-@cache
-def _sfn() -> Any:
-    return boto3.client("stepfunctions")
 
 
 def start_next(ticket: Ticket, *, state_machine_arn: str) -> list[str]:
     started = []
     for execution in claim_next(ticket.queue_id):
         try:
-            _sfn().start_execution(
+            aws.client("stepfunctions").start_execution(
                 stateMachineArn=state_machine_arn, name=execution.id,
                 input=json.dumps({"execution_id": execution.id}),
             )
-        except _sfn().exceptions.ExecutionAlreadyExists:
+        except aws.client("stepfunctions").exceptions.ExecutionAlreadyExists:
             pass  # started by an earlier delivery of this ticket
         except Exception:
             unclaim(execution)

@@ -9,13 +9,11 @@ resume sends a new one.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, Literal
 
-import boto3
 from botocore.exceptions import ClientError
 
-from . import ids, store
+from . import aws, ids, store
 from .models import Execution, Model, Queue
 from .notify.signing import new_secret
 from .times import now
@@ -31,9 +29,6 @@ WAITING = "WAITING"
 MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
 
 
-@cache
-def _sqs() -> Any:
-    return boto3.client("sqs")
 
 
 def queue_key(queue_id: str) -> tuple[str, str]:
@@ -101,7 +96,7 @@ def enqueue(execution: Execution) -> bool:
 
 
 def send_ticket(queue_url: str, queue_id: str) -> None:
-    _sqs().send_message(
+    aws.client("sqs").send_message(
         QueueUrl=queue_url, MessageBody=store.dumps({"queue_id": queue_id}),
         MessageGroupId=queue_id, MessageDeduplicationId=ids.new_id("k"),
     )

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from . import aws
 from .exceptions import DownloadError
 from .models import OutputObject
-
-
-@cache
-def s3() -> Any:
-    return boto3.client("s3")
 
 
 def download(bucket: str, key: str, workdir: Path) -> Path:
     target = workdir / ("input" + posixpath.splitext(key)[1].lower())
     try:
-        s3().download_file(bucket, key, str(target))
+        aws.client("s3").download_file(bucket, key, str(target))
     except ClientError as error:
         reason = error.response["Error"].get("Message") or error.response["Error"].get("Code")
         raise DownloadError(f"cannot read s3://{bucket}/{key}: {reason}") from error
@@ -40,11 +33,11 @@ def md5_of(path: Path) -> str:
 
 def upload(path: Path, bucket: str, key: str, content_type: str | None = None) -> OutputObject:
     extra = {"ContentType": content_type} if content_type else {}
-    s3().upload_file(str(path), bucket, key, ExtraArgs=extra)
+    aws.client("s3").upload_file(str(path), bucket, key, ExtraArgs=extra)
     return OutputObject(bucket=bucket, key=key, size=path.stat().st_size, md5=md5_of(path))
 
 
 def delete(objects: list[OutputObject]) -> None:
     """Remove what a failed unit had already written, so nothing half-done stays in the output bucket."""
     for obj in objects:
-        s3().delete_object(Bucket=obj.bucket, Key=obj.key)
+        aws.client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)

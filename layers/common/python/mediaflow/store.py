@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any, TypeVar
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import config
+from . import aws, config
 from .exceptions import NotFoundError, TransientError
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,9 +34,8 @@ class ConflictError(Exception):
     """A conditional write lost a race; the caller decides whether to retry."""
 
 
-@cache
 def table() -> Any:
-    return boto3.resource("dynamodb").Table(config.table_name())
+    return aws.resource("dynamodb").Table(config.table_name())
 
 
 def is_condition_failure(error: ClientError) -> bool:

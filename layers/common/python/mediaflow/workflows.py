@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import xmltodict
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 
 from . import ids, store
 from .exceptions import InvalidInputError
@@ -108,6 +108,9 @@ class Topology(Model):
         return order
 
 
+_Topology = Topology  # the field below shares the type's name
+
+
 class Workflow(Model):
     WorkflowId: str
     Name: str
@@ -115,7 +118,7 @@ class Workflow(Model):
     BucketId: str
     CreateTime: datetime
     UpdateTime: datetime
-    Topology: Topology = Field(...)
+    Topology: _Topology
 
     @property
     def start(self) -> StartInput:

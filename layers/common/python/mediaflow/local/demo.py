@@ -91,10 +91,10 @@ class CallbackReceiver:
         self.server.shutdown()
 
 
-def sample_video(target: Path, seconds: int = 10) -> Path:
+def sample_video(ffmpeg: Path, target: Path, seconds: int = 10) -> Path:
     """A 1280x720 test pattern with a tone, made with the layer's ffmpeg."""
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+        [str(ffmpeg), "-hide_banner", "-loglevel", "error", "-y",
          "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
          "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
          "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(target)],
@@ -132,7 +132,7 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
         print(f"stack up in {time.monotonic() - started:.1f}s: input s3://{bucket}, output s3://{out_bucket}")
 
         with tempfile.TemporaryDirectory() as folder:
-            video = input_path or sample_video(Path(folder) / "sample.mp4")
+            video = input_path or sample_video(template.parent / "layers/ffmpeg/bin/ffmpeg", Path(folder) / "sample.mp4")
             _bind_workflow(runtime, table, bucket, parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=receiver.url)))
             key = f"uploads/{video.name}"
             runtime.client("s3").upload_file(str(video), bucket, key)
@@ -175,12 +175,12 @@ def _bind_workflow(runtime: LocalRuntime, table: str, bucket: str, spec: dict[st
     """Store the workflow through the library, against the emulator."""
     import os
 
-    from .. import config, store, workflows
+    from .. import aws, config, workflows
 
     os.environ.update(TABLE_NAME=table, AWS_ENDPOINT_URL=runtime.endpoint, AWS_DEFAULT_REGION="us-east-1",
                       AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     config.table_name.cache_clear()
-    store.table.cache_clear()
+    aws.reset()
     workflows.create_workflow(bucket, spec)
 
 

@@ -4,8 +4,8 @@
    artifacts bucket of the emulator and replaced by their s3:// locations.
 2. samtranslator turns the SAM template into plain CloudFormation, offline.
 3. What moto's CloudFormation does not do is done here: DefinitionSubstitutions are applied
-   (as an Fn::Sub over the definition), and S3 bucket notifications are put after the stack
-   exists.
+   (as an Fn::Sub over the definition), and functions' Layers and S3 bucket notifications are
+   applied after the stack exists.
 """
 
 from __future__ import annotations
@@ -128,6 +128,24 @@ def apply_bucket_notifications(cfn: dict[str, Any], resources: dict[str, str], s
         s3.put_bucket_notification_configuration(Bucket=resources[logical], NotificationConfiguration=configuration)
 
 
+def apply_function_layers(cfn: dict[str, Any], resources: dict[str, str], stack_name: str, lambda_client: Any) -> None:
+    """moto's CloudFormation creates functions without their Layers; attach them as CloudFormation would."""
+    for logical, resource in cfn["Resources"].items():
+        layers = resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Layers")
+        if layers:
+            lambda_client.update_function_configuration(
+                FunctionName=resources[logical], Layers=[_layer_arn(layer["Ref"], stack_name, lambda_client) for layer in layers]
+            )
+
+
+def _layer_arn(logical: str, stack_name: str, lambda_client: Any) -> str:
+    """The version ARN of a template's layer; moto names the layer after the stack and logical id."""
+    for layer in lambda_client.list_layers()["Layers"]:
+        if layer["LayerName"].startswith(f"{stack_name}-{logical}"):
+            return layer["LatestMatchingVersion"]["LayerVersionArn"]
+    raise RuntimeError(f"layer {logical} of stack {stack_name} was not created")
+
+
 def deploy(
     template_path: Path,
     *,
@@ -159,6 +177,7 @@ def deploy(
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cfn_client.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
     }
+    apply_function_layers(cfn, resources, stack_name, lambda_client)
     apply_bucket_notifications(cfn, resources, s3, lambda_client)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
     return Stack(name=stack_name, outputs=outputs, resources=resources, artifacts=artifacts)

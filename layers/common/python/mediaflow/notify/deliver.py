@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-import boto3
 
+from .. import aws
 from ..exceptions import DeliveryError, MediaflowError, UnsafeUrlError
 from ..finish import Notification
 from ..queues import bucket_secret
@@ -35,9 +34,6 @@ class DeliverySettings:
         return min(SQS_MAX_VISIBILITY, self.retry_seconds[min(attempt, len(self.retry_seconds)) - 1])
 
 
-@cache
-def _sqs() -> Any:
-    return boto3.client("sqs")
 
 
 def deliver(notification: Notification, settings: DeliverySettings) -> int:
@@ -59,11 +55,11 @@ def handle_message(body: str, receipt_handle: str, receive_count: int, settings:
         # After the last retry, visibility 0 hands it straight to the redrive policy (maxReceiveCount
         # = retries + 1), which moves it to the dead-letter queue on the next receive.
         retrying = receive_count <= len(settings.retry_seconds)
-        _sqs().change_message_visibility(QueueUrl=settings.queue_url, ReceiptHandle=receipt_handle,
+        aws.client("sqs").change_message_visibility(QueueUrl=settings.queue_url, ReceiptHandle=receipt_handle,
                                          VisibilityTimeout=settings.delay_after(receive_count) if retrying else 0)
         raise
     except MediaflowError as error:
-        _sqs().send_message(
+        aws.client("sqs").send_message(
             QueueUrl=settings.dead_letter_url, MessageBody=body,
             MessageAttributes={"reason": {"DataType": "String", "StringValue": f"{error.code}: {error.message}"}},
         )
@@ -73,12 +69,12 @@ def redrive(dead_letter_url: str, queue_url: str, *, limit: int = 1000) -> int:
     """Move notifications from the dead-letter queue back to the notification queue."""
     moved = 0
     while moved < limit:
-        messages = _sqs().receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        messages = aws.client("sqs").receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not messages:
             return moved
         for message in messages:
-            _sqs().send_message(QueueUrl=queue_url, MessageBody=message["Body"])
-            _sqs().delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+            aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=message["Body"])
+            aws.client("sqs").delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return moved
 

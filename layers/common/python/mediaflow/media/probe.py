@@ -1,0 +1,370 @@
+"""Media information without ffprobe: the input dump that `ffmpeg -i FILE` prints, parsed.
+
+ffmpeg prints it before complaining that no output was given (exit code 1, expected). The dump
+is meant for humans, so what it rounds is rounded here too: durations to 10 ms, bitrates to
+whole kb/s, frame rates to 2 decimals. Values are strings formatted the way COS CI reports them
+("834.000000" kbps, "16:9", "und"); "" means ffmpeg did not say. Per-stream durations are the
+container's, which `ffmpeg -i` is the only one to give.
+"""
+
+import os
+import re
+from fractions import Fraction
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..exceptions import MediaError
+from .ffmpeg import error_summary, execute, ffmpeg_path, input_args, log_lines
+
+
+class Info(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class FormatInfo(Info):
+    Bitrate: str = ""  # kbps
+    Duration: str = ""  # seconds
+    FormatLongName: str = ""
+    FormatName: str = ""
+    NumProgram: str = "0"
+    NumStream: str = "0"
+    Size: str = "0"  # bytes
+    StartTime: str = ""
+
+
+class VideoStream(Info):
+    Index: str
+    CodecName: str = ""
+    CodecTagString: str = ""
+    CodecTag: str = ""
+    Profile: str = ""
+    Width: str = ""
+    Height: str = ""
+    Sar: str = ""
+    Dar: str = ""
+    PixFormat: str = ""
+    FieldOrder: str = ""
+    ColorRange: str = ""
+    Fps: str = ""  # "25.000000"
+    AvgFps: str = ""  # "25/1", "30000/1001"
+    Timebase: str = ""
+    Bitrate: str = ""
+    Duration: str = ""
+    StartTime: str = ""
+    Language: str = ""
+    Rotation: str = "0.000000"
+
+
+class AudioStream(Info):
+    Index: str
+    CodecName: str = ""
+    CodecTagString: str = ""
+    CodecTag: str = ""
+    Profile: str = ""
+    SampleRate: str = ""
+    Channel: str = ""
+    ChannelLayout: str = ""
+    SampleFmt: str = ""
+    Bitrate: str = ""
+    Duration: str = ""
+    StartTime: str = ""
+    Language: str = ""
+
+
+class SubtitleStream(Info):
+    Index: str
+    CodecName: str = ""
+    Language: str = ""
+
+
+class StreamInfo(Info):
+    Video: list[VideoStream] = Field(default_factory=list)  # attached pictures (cover art) left out
+    Audio: list[AudioStream] = Field(default_factory=list)
+    Subtitle: list[SubtitleStream] = Field(default_factory=list)
+
+
+class MediaInfo(Info):
+    Format: FormatInfo
+    Stream: StreamInfo
+
+    @property
+    def duration(self) -> float:
+        """Seconds; 0.0 when the container does not say (a still image, a raw stream)."""
+        return float(self.Format.Duration or 0)
+
+    @property
+    def video(self) -> VideoStream | None:
+        return self.Stream.Video[0] if self.Stream.Video else None
+
+    @property
+    def audio(self) -> AudioStream | None:
+        return self.Stream.Audio[0] if self.Stream.Audio else None
+
+    @property
+    def width(self) -> int | None:
+        return int(self.video.Width) if self.video and self.video.Width else None
+
+    @property
+    def height(self) -> int | None:
+        return int(self.video.Height) if self.video and self.video.Height else None
+
+
+def probe(path: str, *, timeout: float = 30) -> MediaInfo:
+    """Describe the media file at `path`; MediaError if ffmpeg cannot read it."""
+    name = os.path.basename(path)
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise MediaError(f"cannot read {name}: {exc.strerror}", code="InternalError") from exc
+    if size == 0:
+        raise MediaError(f"{name} is not a media file ffmpeg can read: the file is empty")
+    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "level+info", *input_args(path)]
+    _, stderr = execute(cmd, timeout=timeout)
+    try:
+        return parse_dump(stderr, size=size)
+    except ValueError as exc:
+        reason = error_summary(stderr) or str(exc)
+        raise MediaError(f"{name} is not a media file ffmpeg can read: {reason}") from None
+
+
+# ------------------------------------------------------------------ parsing the dump
+_INPUT = re.compile(r"^Input #0, (?P<formats>.+?), from ")
+_DURATION = re.compile(r"^\s*Duration: (?P<duration>N/A|\d+:\d\d:\d\d(?:\.\d+)?)(?P<rest>.*)$")
+_START = re.compile(r"start: (?P<start>-?\d+(?:\.\d+)?)")
+_KBPS = re.compile(r"(?P<kbps>\d+(?:\.\d+)?) kb/s")
+_PROGRAM = re.compile(r"^\s*Program \d+")
+_STREAM = re.compile(
+    r"^\s*Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?"
+    r": (?P<kind>\w+): (?P<body>.*)$"
+)
+_ROTATION = re.compile(r"rotation of (?P<degrees>-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
+_DISPOSITIONS = re.compile(r"(?:\s+\((?P<name>[a-z ]+)\))+$")
+_SIZE = re.compile(r"^(?P<w>\d+)x(?P<h>\d+)(?: \[SAR (?P<sar>\S+) DAR (?P<dar>\S+)\])?")
+_SAR_DAR = re.compile(r"^SAR (?P<sar>\S+) DAR (?P<dar>\S+)$")
+_RATE = re.compile(r"^(?P<value>\d+(?:\.\d+)?)(?P<k>k?) (?P<unit>fps|tbr|tbn|tbc)$")
+_STREAM_START = re.compile(r"^start (?P<start>-?\d+(?:\.\d+)?)$")
+_HZ = re.compile(r"^(?P<hz>\d+) Hz$")
+_FIELD_ORDERS = ("progressive", "top first", "bottom first", "top coded first (swapped)",
+                 "bottom coded first (swapped)")
+
+# ffmpeg -i prints only short names; the long ones of the usual demuxers (from `ffmpeg -demuxers`).
+_LONG_NAMES = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "QuickTime / MOV",
+    "matroska,webm": "Matroska / WebM",
+    "mpegts": "MPEG-TS (MPEG-2 Transport Stream)",
+    "mpeg": "MPEG-PS (MPEG-2 Program Stream)",
+    "flv": "FLV (Flash Video)",
+    "avi": "AVI (Audio Video Interleaved)",
+    "asf": "ASF (Advanced / Active Streaming Format)",
+    "mxf": "MXF (Material eXchange Format)",
+    "hls": "Apple HTTP Live Streaming",
+    "mp3": "MP2/3 (MPEG audio layer 2/3)",
+    "aac": "raw ADTS AAC (Advanced Audio Coding)",
+    "flac": "raw FLAC",
+    "wav": "WAV / WAVE (Waveform Audio)",
+    "ogg": "Ogg",
+    "h264": "raw H.264 video",
+    "hevc": "raw HEVC video",
+    "gif": "CompuServe Graphics Interchange Format (GIF)",
+}
+_CHANNELS = {"mono": 1, "stereo": 2, "downmix": 2, "binaural": 2, "quad": 4, "hexagonal": 6,
+             "octagonal": 8, "cube": 8, "hexadecagonal": 16}
+
+
+def parse_dump(stderr: str, *, size: int = 0) -> MediaInfo:
+    """MediaInfo from the stderr of `ffmpeg -i`; ValueError saying what is missing."""
+    fmt = FormatInfo(Size=str(size))
+    video: list[VideoStream] = []
+    audio: list[AudioStream] = []
+    subtitles: list[SubtitleStream] = []
+    seen_input = seen_duration = False
+    streams = programs = 0
+    current: VideoStream | None = None  # the stream that side data lines below belong to
+    for _, line in log_lines(stderr):
+        if not seen_input:
+            if match := _INPUT.match(line):
+                seen_input = True
+                fmt.FormatName = match["formats"]
+                fmt.FormatLongName = _LONG_NAMES.get(fmt.FormatName, "")
+            continue
+        if line.startswith(("Output #", "Stream mapping:")):
+            break  # output streams are numbered #0:N too
+        if not line.startswith(" "):
+            continue  # a message from elsewhere, logged in the middle of the dump
+        if not seen_duration and (match := _DURATION.match(line)):
+            seen_duration = True
+            _fill_format(fmt, match["duration"], match["rest"])
+        elif _PROGRAM.match(line):
+            programs += 1
+        elif match := _STREAM.match(line):
+            streams += 1
+            current = None
+            stream = _parse_stream(match, fmt)
+            if isinstance(stream, VideoStream):
+                video.append(stream)
+                current = stream
+            elif isinstance(stream, AudioStream):
+                audio.append(stream)
+            elif isinstance(stream, SubtitleStream):
+                subtitles.append(stream)
+        elif current and (match := _ROTATION.search(line)):
+            current.Rotation = f"{float(match['degrees']):.6f}"
+    if not seen_input:
+        raise ValueError("ffmpeg recognised no input format")
+    if not seen_duration:
+        raise ValueError("ffmpeg printed no duration")
+    if not video and not audio:
+        raise ValueError("it has no audio or video stream")
+    fmt.NumProgram, fmt.NumStream = str(programs), str(streams)
+    return MediaInfo(Format=fmt, Stream=StreamInfo(Video=video, Audio=audio, Subtitle=subtitles))
+
+
+def _fill_format(fmt: FormatInfo, duration: str, rest: str) -> None:
+    if duration != "N/A":
+        hours, minutes, seconds = duration.split(":")
+        fmt.Duration = _decimal(int(hours) * 3600 + int(minutes) * 60 + float(seconds))
+    if match := _START.search(rest):
+        fmt.StartTime = _decimal(float(match["start"]))
+    if match := _KBPS.search(rest):
+        fmt.Bitrate = _decimal(float(match["kbps"]))
+
+
+def _parse_stream(match: re.Match[str], fmt: FormatInfo) -> VideoStream | AudioStream | SubtitleStream | None:
+    fields = _split_top_level(match["body"])
+    dispositions = _strip_dispositions(fields)
+    codec = _parse_codec(fields[0])
+    common = {
+        "Index": match["index"],
+        "CodecName": codec["name"],
+        "Language": match["lang"] or "",
+    }
+    kind = match["kind"]
+    if kind == "Video" and "attached pic" not in dispositions:
+        return _video(common, codec, fields[1:], fmt)
+    if kind == "Audio":
+        return _audio(common, codec, fields[1:], fmt)
+    if kind == "Subtitle":
+        return SubtitleStream(**common)
+    return None  # data streams, attachments, cover art: counted, not described
+
+
+def _video(common: dict[str, str], codec: dict[str, str], fields: list[str], fmt: FormatInfo) -> VideoStream:
+    stream = VideoStream(
+        **common, Profile=codec["profile"], CodecTagString=codec["tag"], CodecTag=codec["tag_id"],
+        Duration=fmt.Duration, StartTime=fmt.StartTime,
+    )
+    rates: dict[str, float] = {}
+    for position, field in enumerate(fields):
+        if match := _SIZE.match(field):
+            stream.Width, stream.Height = match["w"], match["h"]
+            stream.Sar, stream.Dar = match["sar"] or "", match["dar"] or ""
+        elif match := _SAR_DAR.match(field):
+            stream.Sar, stream.Dar = match["sar"], match["dar"]
+        elif match := _RATE.match(field):
+            rates[match["unit"]] = float(match["value"]) * (1000 if match["k"] else 1)
+        elif match := _KBPS.fullmatch(field):
+            stream.Bitrate = _decimal(float(match["kbps"]))
+        elif match := _STREAM_START.match(field):
+            stream.StartTime = _decimal(float(match["start"]))
+        elif position == 0:  # the pixel format comes right after the codec
+            _fill_pixel_format(stream, field)
+    fps = rates.get("fps") or rates.get("tbr")
+    if fps:
+        stream.Fps, stream.AvgFps = _decimal(fps), _frame_rate_fraction(fps)
+    if tbn := rates.get("tbn"):
+        stream.Timebase = f"1/{round(tbn)}"
+    return stream
+
+
+def _audio(common: dict[str, str], codec: dict[str, str], fields: list[str], fmt: FormatInfo) -> AudioStream:
+    stream = AudioStream(
+        **common, Profile=codec["profile"], CodecTagString=codec["tag"], CodecTag=codec["tag_id"],
+        Duration=fmt.Duration, StartTime=fmt.StartTime,
+    )
+    after_rate = -1
+    for position, field in enumerate(fields):
+        if match := _HZ.match(field):
+            stream.SampleRate, after_rate = match["hz"], position + 1
+        elif match := _KBPS.fullmatch(field):
+            stream.Bitrate = _decimal(float(match["kbps"]))
+        elif match := _STREAM_START.match(field):
+            stream.StartTime = _decimal(float(match["start"]))
+        elif position == after_rate:  # "<rate> Hz, <layout>, <sample format>" in that order
+            stream.Channel = _channel_count(field)
+            stream.ChannelLayout = "" if field.endswith(" channels") else field
+        elif position == after_rate + 1:
+            stream.SampleFmt = field.split(" ")[0]  # "s32 (24 bit)" -> "s32"
+    return stream
+
+
+def _split_top_level(body: str) -> list[str]:
+    """Split on ", " outside parentheses and brackets: "yuv420p(tv, bt709)" is one field."""
+    fields, depth, start = [], 0, 0
+    for i, char in enumerate(body):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and body.startswith(", ", i):
+            fields.append(body[start:i])
+            start = i + 2
+    fields.append(body[start:])
+    return [field.strip() for field in fields]
+
+
+def _strip_dispositions(fields: list[str]) -> set[str]:
+    """Remove "(default) (attached pic)" from the last field and return the names."""
+    if len(fields) < 2 or not (match := _DISPOSITIONS.search(fields[-1])):
+        return set()
+    fields[-1] = fields[-1][: match.start()]
+    return set(re.findall(r"\(([a-z ]+)\)", match.group(0)))
+
+
+def _parse_codec(text: str) -> dict[str, str]:
+    """'h264 (High) (avc1 / 0x31637661)', 'mp3 (mp3float)', 'aac (LC)': name, profile, tag.
+
+    A lower-case identifier in parentheses is the decoder's name, not a profile."""
+    name, _, rest = text.partition(" ")
+    codec = {"name": name, "profile": "", "tag": "", "tag_id": ""}
+    for group in re.findall(r"\(([^()]*)\)", rest):
+        if " / 0x" in group:
+            codec["tag"], _, tag_id = group.partition(" / ")
+            codec["tag_id"] = tag_id.lower()
+        elif not re.fullmatch(r"[a-z0-9_]+", group):
+            codec["profile"] = group
+    return codec
+
+
+def _fill_pixel_format(stream: VideoStream, field: str) -> None:
+    """'yuv420p(tv, bt709, progressive)': pixel format, then range, colours, field order."""
+    pix_fmt, _, details = field.partition("(")
+    stream.PixFormat = pix_fmt.strip()
+    for item in (part.strip() for part in details.rstrip(")").split(",")):
+        if item in ("tv", "pc"):
+            stream.ColorRange = item
+        elif item in _FIELD_ORDERS:
+            stream.FieldOrder = item
+
+
+def _channel_count(layout: str) -> str:
+    """'stereo' -> 2, '5.1(side)' -> 6, '7.1.4' -> 12, '3 channels' -> 3; '' if unknown."""
+    if match := re.fullmatch(r"(\d+) channels", layout):
+        return match.group(1)
+    if layout in _CHANNELS:
+        return str(_CHANNELS[layout])
+    if match := re.fullmatch(r"(\d+(?:\.\d+)+)(?:\([\w-]+\))?", layout):
+        return str(sum(int(part) for part in match.group(1).split(".")))
+    return ""
+
+
+def _frame_rate_fraction(fps: float) -> str:
+    """25 -> '25/1'; 29.97 (ffmpeg's rounding of 30000/1001) -> '30000/1001'."""
+    ntsc = round(fps * 1.001)
+    if fps != int(fps) and abs(ntsc * 1000 / 1001 - fps) < 0.005:
+        return f"{ntsc * 1000}/1001"
+    fraction = Fraction(fps).limit_denominator(1000)
+    return f"{fraction.numerator}/{fraction.denominator}"
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.6f}"

@@ -1,0 +1,64 @@
+"""A stack built from template.yaml inside moto, in-process: the table, queues and buckets the
+functions use are the template's, not typed again here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mediaflow import aws, config
+from mediaflow.local.deploy import Stack, deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+
+
+def _clients(service: str) -> object:
+    return boto3.client(service, region_name=REGION)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
+                          parameters={"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1",
+                                      "NotifyMaxReceiveCount": "3"},
+                          cache_dir=ROOT / ".mediaflow" / "artifacts")
+        outputs = deployed.outputs
+        env = {
+            "TABLE_NAME": outputs["TableName"],
+            "OUTPUT_BUCKET": outputs["OutputBucketName"],
+            "MEDIA_QUEUE_URL": outputs["MediaQueueUrl"],
+            "NOTIFY_QUEUE_URL": outputs["NotifyQueueUrl"],
+            "NOTIFY_DLQ_URL": outputs["NotifyDeadLetterQueueUrl"],
+            "STATE_MACHINE_ARN": outputs["StateMachineArn"],
+            "CALLBACK_RETRY_SECONDS": "1,1",
+            "ALLOW_LOOPBACK_CALLBACKS": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
+            "POWERTOOLS_SERVICE_NAME": "mediaflow",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        aws.reset()
+        config.table_name.cache_clear()
+        yield deployed
+    aws.reset()
+    config.table_name.cache_clear()
+
+
+@pytest.fixture
+def handler_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in ("TABLE_NAME", "OUTPUT_BUCKET", "MEDIA_QUEUE_URL", "NOTIFY_QUEUE_URL",
+                                       "NOTIFY_DLQ_URL", "STATE_MACHINE_ARN", "CALLBACK_RETRY_SECONDS",
+                                       "ALLOW_LOOPBACK_CALLBACKS")}
