@@ -13,7 +13,8 @@ SETTINGS = DeliverySettings(
     retry_seconds=tuple(int(s) for s in setting("CALLBACK_RETRY_SECONDS").split(",")),
     allow_loopback=setting("ALLOW_LOOPBACK_CALLBACKS") == "true",
 )
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every delivery failed is reported record by record too: each keeps its own retry delay.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def deliver(record: SQSRecord) -> None:

@@ -8,7 +8,8 @@ from mediaflow.observability import MetricUnit, logger, metrics, tracer
 from mediaflow.processor import Ticket, start_next
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
-processor = SqsFifoPartialProcessor()
+# Tickets of other queues (message groups) go on when one fails; its own group stops, keeping order.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def start(record: SQSRecord) -> list[str]:

@@ -10,9 +10,11 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sqs import models as sqs_models
 
 from mediaflow import aws, config
 from mediaflow.local.deploy import Stack, deploy
+from mediaflow.local.runtime import NO_INLINE_MAPPINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -29,6 +31,10 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # S3 -> Lambda delivery needs the local runtime (tested end to end); here handlers are called directly.
+    # SQS -> Lambda likewise: tests play the event source mapping themselves.
+    monkeypatch.setattr("moto.s3.notifications._invoke_awslambda", lambda *args, **kwargs: None)
+    monkeypatch.setattr(sqs_models.Queue, "lambda_event_source_mappings", NO_INLINE_MAPPINGS, raising=False)
     with mock_aws():
         deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
                           parameters={"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1",

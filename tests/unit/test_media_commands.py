@@ -368,12 +368,17 @@ def test_error_summary_of_canned_log():
     assert error_summary("[info] all good\n") == ""
 
 
-def test_timeout_kills_ffmpeg():
+@pytest.mark.parametrize("with_progress", [False, True])
+def test_timeout_kills_ffmpeg(with_progress):
+    seen: list[float] = []
     started = time.monotonic()
     with pytest.raises(MediaError) as err:  # -re: read the 60 s source in real time
-        run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5:duration=60", "-f", "null", "-"], timeout=0.5)
-    assert err.value.code == "Timeout" and err.value.message == "ffmpeg timed out after 0.5 s"
+        run_ffmpeg(["-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=5:duration=60", "-f", "null", "-"],
+                   timeout=1, progress=seen.append if with_progress else None, duration=60)
+    assert err.value.code == "Timeout" and err.value.message == "ffmpeg timed out after 1 s"
     assert time.monotonic() - started < 5
+    if with_progress:
+        assert seen and max(seen) < 0.1
 
 
 def test_progress_is_reported(clip_720p, tmp_path):
@@ -496,6 +501,33 @@ def test_transcode_video_without_audio_input(make_media, tmp_path):
     out = tmp_path / "out.mp4"
     transcode(silent, out, Video={"Preset": "ultrafast"})
     assert probe(str(out)).audio is None
+
+
+def test_odd_sized_input_is_evened_for_x264(make_media, tmp_path):
+    odd = make_media(tmp_path / "odd.mkv", "-f", "lavfi", "-i", "testsrc2=size=321x241:rate=25", "-t", "0.4", "-c:v", "ffv1")
+    out = tmp_path / "even.mp4"
+    transcode(odd, out, Video={"Preset": "ultrafast"})
+    assert (probe(str(out)).width, probe(str(out)).height) == (320, 240)
+
+
+@pytest.mark.parametrize(
+    "container, video, audio, expected",
+    [
+        ("mp4", {"Codec": "H.265"}, {}, ("hevc", "hvc1", "aac")),
+        ("webm", {}, {}, ("vp8", "", "opus")),
+        ("mkv", {"Crf": "30"}, {"Codec": "flac"}, ("h264", "", "flac")),
+        ("ts", {"Bitrate": "300"}, {"Codec": "mp3"}, ("h264", "[27][0][0][0]", "mp3")),
+        ("flv", {"Gop": "10"}, {"Samplerate": "22050", "Channels": "2"}, ("h264", "", "aac")),
+    ],
+)
+def test_codecs_and_containers_really_encode(clip_720p, tmp_path, container, video, audio, expected):
+    out = tmp_path / f"out.{container}"
+    transcode(clip_720p, out, Container={"Format": container}, TimeInterval={"Duration": "1"},
+              Video={"Width": "320", **video}, Audio=audio or None)
+    info = probe(str(out))
+    assert (info.video.CodecName, info.video.CodecTagString, info.audio.CodecName) == expected
+    assert (info.width, info.height) == (320, 180)
+    assert info.duration == pytest.approx(1, abs=0.1)
 
 
 def run_snapshots(src: Path, out_dir: Path, p: SnapshotParams) -> list[Path]:

@@ -87,15 +87,15 @@ class Topology(Model):
         return [n.strip() for n in (self.Dependencies.get(name) or "").split(",") if n.strip() and n.strip() != "End"]
 
     def ordered_nodes(self) -> list[str]:
-        """Processing nodes in dependency order (a topological order from Start); rejects cycles."""
-        order: list[str] = []
-        indegree = {name: 0 for name in self.Nodes if name != "Start"}
+        """Processing nodes in dependency order (Kahn's algorithm from Start); rejects cycles."""
+        indegree = {name: 0 for name in self.Nodes}
         for name in self.Nodes:
             for successor in self.successors(name):
-                if successor not in indegree:
-                    raise InvalidInputError(f"Dependencies name node {successor!r}, which is not in Nodes")
+                if successor not in indegree or successor == "Start":
+                    raise InvalidInputError(f"Dependencies name node {successor!r}, which is not a processing node")
                 indegree[successor] += 1
-        ready = [n for n in self.successors("Start")]
+        order: list[str] = []
+        ready = ["Start"]
         while ready:
             name = ready.pop(0)
             order.append(name)
@@ -105,7 +105,7 @@ class Topology(Model):
                     ready.append(successor)
         if len(order) != len(indegree):
             raise InvalidInputError("Topology has a cycle or nodes that Start does not reach")
-        return order
+        return order[1:]
 
 
 _Topology = Topology  # the field below shares the type's name

@@ -43,6 +43,11 @@ ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twic
 LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4"}
 
 
+# moto invokes SQS-mapped functions inside SendMessage and never redelivers; pollers (or tests)
+# take that role, so moto's queues keep no mappings of their own.
+NO_INLINE_MAPPINGS = property(lambda self: {}, lambda self, value: None)
+
+
 def aws_client(service: str, endpoint: str, **config: Any) -> Any:
     """A boto3 client for the emulator, with dummy credentials."""
     return boto3.client(
@@ -253,9 +258,7 @@ class LocalRuntime:
 
         notifications._invoke_awslambda = _invoke_awslambda
 
-        # moto invokes SQS-mapped functions inside SendMessage and never redelivers; our pollers
-        # take that role, so the queues keep no mappings of their own.
-        sqs_models.Queue.lambda_event_source_mappings = property(lambda self: {}, lambda self, value: None)
+        sqs_models.Queue.lambda_event_source_mappings = NO_INLINE_MAPPINGS
 
     def up(self, template: Path, *, stack_name: str = "mediaflow", parameters: dict[str, str] | None = None) -> Any:
         """Deploy the template, remember where each artifact came from, start the queue pollers."""

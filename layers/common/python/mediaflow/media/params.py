@@ -188,25 +188,24 @@ class TranscodeParams(Params):
         spec = CONTAINERS.get(self.Container.Format)
         if self.Video.Remove or (spec and not spec.video_codecs):
             return None
-        if "Codec" in self.Video.model_fields_set or spec is None:
-            return self.Video.Codec
-        return spec.default_video  # e.g. VP8 for webm when the template names no codec
+        return self.Video.Codec
 
     @property
     def audio_codec(self) -> str | None:
         """The audio codec to encode, or None when the output carries no audio."""
-        spec = CONTAINERS.get(self.Container.Format)
-        if self.Audio.Remove:
-            return None
-        if "Codec" in self.Audio.model_fields_set or spec is None:
-            return self.Audio.Codec
-        return spec.default_audio  # e.g. mp3 for an mp3 container
+        return None if self.Audio.Remove else self.Audio.Codec
 
     @model_validator(mode="after")
     def _fits_container(self) -> "TranscodeParams":
         spec = CONTAINERS.get(self.Container.Format)
         if spec is None:
             return self  # reported by `extension`, where the output is named
+        # A codec the template does not name is the container's (VP8 for webm, mp3 for mp3).
+        # Written into the model, so that a dump validates back to the same parameters.
+        if "Codec" not in self.Video.model_fields_set and spec.default_video:
+            self.Video.Codec = spec.default_video
+        if "Codec" not in self.Audio.model_fields_set:
+            self.Audio.Codec = spec.default_audio
         fmt = self.Container.Format
         if self.video_codec and self.video_codec not in spec.video_codecs:
             raise ValueError(f"video codec {self.video_codec} cannot be stored in {fmt}")

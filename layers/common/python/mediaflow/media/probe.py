@@ -123,21 +123,22 @@ def probe(path: str, *, timeout: float = 30) -> MediaInfo:
     try:
         return parse_dump(stderr, size=size)
     except ValueError as exc:
-        reason = error_summary(stderr) or str(exc)
-        raise MediaError(f"{name} is not a media file ffmpeg can read: {reason}") from None
+        raise MediaError(f"{name} is not a media file ffmpeg can read: {exc}") from None
 
 
 # ------------------------------------------------------------------ parsing the dump
 _INPUT = re.compile(r"^Input #0, (?P<formats>.+?), from ")
-_DURATION = re.compile(r"^\s*Duration: (?P<duration>N/A|\d+:\d\d:\d\d(?:\.\d+)?)(?P<rest>.*)$")
+# Section lines are indented by exactly two spaces; metadata entries by four or more.
+_DURATION = re.compile(r"^  Duration: (?P<duration>N/A|\d+:\d\d:\d\d(?:\.\d+)?)(?P<rest>.*)$")
 _START = re.compile(r"start: (?P<start>-?\d+(?:\.\d+)?)")
 _KBPS = re.compile(r"(?P<kbps>\d+(?:\.\d+)?) kb/s")
-_PROGRAM = re.compile(r"^\s*Program \d+")
+_PROGRAM = re.compile(r"^  Program \d+")
 _STREAM = re.compile(
-    r"^\s*Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?"
+    r"^  Stream #0:(?P<index>\d+)(?:\[0x[0-9a-fA-F]+\])?(?:\((?P<lang>[^)]*)\))?"
     r": (?P<kind>\w+): (?P<body>.*)$"
 )
-_ROTATION = re.compile(r"rotation of (?P<degrees>-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
+_ROTATION = re.compile(r"^ {4,}(?:Display Matrix|displaymatrix): rotation of (?P<degrees>-?\d+(?:\.\d+)?) degrees")
+_CRAFTED = "its metadata imitates ffmpeg's own output"
 _DISPOSITIONS = re.compile(r"(?:\s+\((?P<name>[a-z ]+)\))+$")
 _SIZE = re.compile(r"^(?P<w>\d+)x(?P<h>\d+)(?: \[SAR (?P<sar>\S+) DAR (?P<dar>\S+)\])?")
 _SAR_DAR = re.compile(r"^SAR (?P<sar>\S+) DAR (?P<dar>\S+)$")
@@ -167,55 +168,58 @@ _LONG_NAMES = {
     "hevc": "raw HEVC video",
     "gif": "CompuServe Graphics Interchange Format (GIF)",
 }
+# Demuxers that turn any text file into "video" (ANSI art); a text upload is not media.
+_TEXT_ART = {"tty", "bin", "xbin", "adf", "idf"}
 _CHANNELS = {"mono": 1, "stereo": 2, "downmix": 2, "binaural": 2, "quad": 4, "hexagonal": 6,
              "octagonal": 8, "cube": 8, "hexadecagonal": 16}
 
 
 def parse_dump(stderr: str, *, size: int = 0) -> MediaInfo:
-    """MediaInfo from the stderr of `ffmpeg -i`; ValueError saying what is missing."""
-    fmt = FormatInfo(Size=str(size))
-    video: list[VideoStream] = []
-    audio: list[AudioStream] = []
-    subtitles: list[SubtitleStream] = []
-    seen_input = seen_duration = False
-    streams = programs = 0
-    current: VideoStream | None = None  # the stream that side data lines below belong to
-    for _, line in log_lines(stderr):
-        if not seen_input:
-            if match := _INPUT.match(line):
-                seen_input = True
-                fmt.FormatName = match["formats"]
-                fmt.FormatLongName = _LONG_NAMES.get(fmt.FormatName, "")
-            continue
+    """MediaInfo from the stderr of `ffmpeg -loglevel level+info -i FILE`; ValueError saying why not.
+
+    The dump's layout is fixed: Input, global metadata, Duration, programs, then each stream
+    followed by its metadata and side data. Metadata keys are printed raw, newlines included,
+    so a crafted file can add lines that look like ffmpeg's; those that break the layout (a
+    stream before the Duration line, a second Duration, a repeated stream index) are refused."""
+    lines = [text for level, text in log_lines(stderr) if level == "info"]
+    first = next((i for i, line in enumerate(lines) if _INPUT.match(line)), None)
+    if first is None:
+        raise ValueError(error_summary(stderr) or "ffmpeg recognised no input format")
+    formats = _INPUT.match(lines[first])["formats"]  # type: ignore[index]
+    if formats in _TEXT_ART:
+        raise ValueError(f"it is text, which ffmpeg's {formats} demuxer would draw as video")
+    fmt = FormatInfo(Size=str(size), FormatName=formats, FormatLongName=_LONG_NAMES.get(formats, ""))
+    streams: list[VideoStream | AudioStream | SubtitleStream | None] = []
+    indices: set[str] = set()
+    seen_duration, programs = False, 0
+    for line in lines[first + 1:]:
         if line.startswith(("Output #", "Stream mapping:")):
             break  # output streams are numbered #0:N too
-        if not line.startswith(" "):
-            continue  # a message from elsewhere, logged in the middle of the dump
-        if not seen_duration and (match := _DURATION.match(line)):
+        if match := _DURATION.match(line):
+            if seen_duration:
+                raise ValueError(_CRAFTED)
             seen_duration = True
             _fill_format(fmt, match["duration"], match["rest"])
-        elif _PROGRAM.match(line):
-            programs += 1
-        elif match := _STREAM.match(line):
-            streams += 1
-            current = None
-            stream = _parse_stream(match, fmt)
-            if isinstance(stream, VideoStream):
-                video.append(stream)
-                current = stream
-            elif isinstance(stream, AudioStream):
-                audio.append(stream)
-            elif isinstance(stream, SubtitleStream):
-                subtitles.append(stream)
-        elif current and (match := _ROTATION.search(line)):
-            current.Rotation = f"{float(match['degrees']):.6f}"
-    if not seen_input:
-        raise ValueError("ffmpeg recognised no input format")
+        elif (program := _PROGRAM.match(line)) or (match := _STREAM.match(line)):
+            if not seen_duration:
+                raise ValueError(_CRAFTED)
+            if program:
+                programs += 1
+                continue
+            if match["index"] in indices:
+                raise ValueError(_CRAFTED)
+            indices.add(match["index"])
+            streams.append(_parse_stream(match, fmt))
+        elif (match := _ROTATION.match(line)) and streams and isinstance(streams[-1], VideoStream):
+            streams[-1].Rotation = _decimal(float(match["degrees"]))
     if not seen_duration:
         raise ValueError("ffmpeg printed no duration")
+    video = [s for s in streams if isinstance(s, VideoStream)]
+    audio = [s for s in streams if isinstance(s, AudioStream)]
     if not video and not audio:
         raise ValueError("it has no audio or video stream")
-    fmt.NumProgram, fmt.NumStream = str(programs), str(streams)
+    fmt.NumProgram, fmt.NumStream = str(programs), str(len(streams))
+    subtitles = [s for s in streams if isinstance(s, SubtitleStream)]
     return MediaInfo(Format=fmt, Stream=StreamInfo(Video=video, Audio=audio, Subtitle=subtitles))
 
 
@@ -339,7 +343,8 @@ def _fill_pixel_format(stream: VideoStream, field: str) -> None:
     """'yuv420p(tv, bt709, progressive)': pixel format, then range, colours, field order."""
     pix_fmt, _, details = field.partition("(")
     stream.PixFormat = pix_fmt.strip()
-    for item in (part.strip() for part in details.rstrip(")").split(",")):
+    details = details[:-1] if details.endswith(")") else details  # "top coded first (swapped)" keeps its own
+    for item in (part.strip() for part in details.split(",")):
         if item in ("tv", "pc"):
             stream.ColorRange = item
         elif item in _FIELD_ORDERS:

@@ -1,0 +1,51 @@
+"""Helpers shared by the test tiers: media made with ffmpeg's test sources, events/ samples, handlers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FFMPEG_BIN = ROOT / "layers" / "ffmpeg" / "bin"
+EVENTS = ROOT / "events"
+
+
+def make_video(path: Path, *, seconds: float = 4, size: str = "1280x720", rate: int = 25, audio: bool = True) -> Path:
+    """A test pattern (and a tone) encoded with x264/AAC."""
+    args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}", "-c:a", "aac"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-shortest", str(path)]
+    subprocess.run(args, check=True)
+    return path
+
+
+def load_event(name: str) -> dict:
+    """One sample event from events/ (the same files `sam local invoke -e` takes)."""
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def import_handler(module: str, env: dict[str, str]) -> object:
+    """Import a function's handler module afresh with its environment (handlers read settings at import)."""
+    os.environ.update(env)
+    sys.modules.pop(module, None)
+    return importlib.import_module(module)
+
+
+class LambdaContext:
+    """The context attributes handlers and Powertools read."""
+
+    function_name = "test-function"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
