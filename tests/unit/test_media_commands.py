@@ -21,7 +21,8 @@ from mediaflow.media import (
     snapshot_times,
     transcode_args,
 )
-from mediaflow.media.commands import EVEN_SIZE
+from mediaflow.media.commands import AUDIO_ENCODERS, EVEN_SIZE, VIDEO_ENCODERS
+from mediaflow.media.params import AUDIO_CODECS, VIDEO_CODECS
 
 pytestmark = pytest.mark.unit
 
@@ -151,7 +152,24 @@ def test_container_supplies_codecs_the_template_does_not_name():
     assert (mp3.video_codec, mp3.audio_codec) == (None, "mp3")
 
 
+@pytest.mark.parametrize(
+    "sections",
+    [{}, {"Container": {"Format": "webm"}}, {"Container": {"Format": "mp3"}},
+     {"Video": {"Codec": "H.265", "Width": "640", "Crf": "20"}, "Audio": {"Remove": "true"}}],
+)
+def test_dump_validates_back_to_the_same_parameters(sections):
+    # units receive the parameters as a dict: defaults filled from the container must survive
+    p = tp(**sections)
+    assert TranscodeParams.model_validate(p.model_dump(mode="json")) == p
+    s = SnapshotParams.model_validate({"Mode": "Average", "Count": "3"})
+    assert SnapshotParams.model_validate(s.model_dump(mode="json")) == s
+
+
 # ------------------------------------------------------------------ transcode arguments
+def test_every_accepted_codec_has_an_encoder():
+    assert set(VIDEO_ENCODERS) == set(VIDEO_CODECS) and set(AUDIO_ENCODERS) == set(AUDIO_CODECS)
+
+
 def test_input_is_whitelisted_and_trim_is_split_around_it():
     args = args_of(TimeInterval={"Start": "1.5", "Duration": "2"})
     i = args.index("-i")
@@ -236,7 +254,9 @@ def test_remove_audio_or_video():
     assert not has_pair(no_video, "-map", "0:V:0?")
 
 
-@pytest.mark.parametrize("fmt, encoder, muxer", [("mp3", "libmp3lame", "mp3"), ("aac", "aac", "adts"), ("flac", "flac", "flac")])
+@pytest.mark.parametrize(
+    "fmt, encoder, muxer", [("mp3", "libmp3lame", "mp3"), ("aac", "aac", "adts"), ("flac", "flac", "flac")]
+)
 def test_audio_only_containers_drop_video(fmt, encoder, muxer):
     args = args_of(Container={"Format": fmt}, Video={"Width": "640", "Codec": "H.264"})
     assert "-vn" in args and "-c:v" not in args and "-vf" not in args
@@ -306,7 +326,8 @@ def test_interval_snapshot_args():
 
 
 def test_average_snapshot_args_spread_count_over_what_is_left():
-    args = snapshot_args("in.mp4", "s-%03d.png", sp(Mode="Average", Count="5", Start="1", Width="320", Height="240", Format="png"), duration=11)
+    p = sp(Mode="Average", Count="5", Start="1", Width="320", Height="240", Format="png")
+    args = snapshot_args("in.mp4", "s-%03d.png", p, duration=11)
     assert value_after(args, "-vf") == "fps=5/10,scale=320:240,setsar=1"
     assert has_pair(args, "-frames:v", "5") and has_pair(args, "-c:v", "png") and "-q:v" not in args
 
@@ -349,7 +370,8 @@ def test_failure_message_is_short_and_explains(tmp_path):
 
 def test_encoder_failure_names_the_cause(clip_720p, tmp_path):
     # 641 px wide is refused by x264: the first error says so; later lines are generic
-    args = [*input_args(str(clip_720p)), "-t", "0.2", "-vf", "scale=641:360", "-c:v", "libx264", str(tmp_path / "o.mp4")]
+    args = [*input_args(str(clip_720p)), "-t", "0.2", "-vf", "scale=641:360", "-c:v", "libx264",
+            str(tmp_path / "o.mp4")]
     with pytest.raises(MediaError) as err:
         run_ffmpeg(args, timeout=30)
     assert "width not divisible by 2" in err.value.message
@@ -504,7 +526,8 @@ def test_transcode_video_without_audio_input(make_media, tmp_path):
 
 
 def test_odd_sized_input_is_evened_for_x264(make_media, tmp_path):
-    odd = make_media(tmp_path / "odd.mkv", "-f", "lavfi", "-i", "testsrc2=size=321x241:rate=25", "-t", "0.4", "-c:v", "ffv1")
+    odd = make_media(tmp_path / "odd.mkv", "-f", "lavfi", "-i", "testsrc2=size=321x241:rate=25",
+                     "-t", "0.4", "-c:v", "ffv1")
     out = tmp_path / "even.mp4"
     transcode(odd, out, Video={"Preset": "ultrafast"})
     assert (probe(str(out)).width, probe(str(out)).height) == (320, 240)

@@ -68,11 +68,13 @@ def test_probe_rotation_and_24_bit_stereo(clip_720p, make_media, tmp_path):
     info = probe(str(rotated))
     assert info.video.Rotation == "90.000000"
     a = info.audio
-    assert (a.CodecName, a.Channel, a.ChannelLayout, a.SampleFmt, a.Language) == ("pcm_s24le", "2", "stereo", "s32", "eng")
+    assert (a.CodecName, a.Channel, a.ChannelLayout) == ("pcm_s24le", "2", "stereo")
+    assert (a.SampleFmt, a.Language) == ("s32", "eng")  # "s32 (24 bit)"
 
 
 def test_probe_ignores_look_alike_lines_in_metadata_values(clip_720p, make_media, tmp_path):
-    fake = "x\n  Duration: 00:00:00.01, start: 0.000000, bitrate: 1 kb/s\n  Stream #0:7: Video: h264, yuv420p, 4000x4000"
+    fake = ("x\n  Duration: 00:00:00.01, start: 0.000000, bitrate: 1 kb/s\n"
+            "  Stream #0:7: Video: h264, yuv420p, 4000x4000")
     out = make_media(tmp_path / "v.mp4", "-i", str(clip_720p), "-c", "copy", "-metadata", f"title={fake}")
     info = probe(str(out))
     assert info.duration == 4.0 and info.Format.NumStream == "2" and info.width == 1280
@@ -151,10 +153,13 @@ def test_interlaced_with_colours_and_no_stream_bitrate():
         "  Duration: 01:02:03.45, start: 0.000000, bitrate: N/A",
         "  Stream #0:0(eng): Video: h264 (High), yuv420p(tv, bt709, top first), 1920x1080, SAR 1:1 DAR 16:9,"
         " 25 fps, 50 tbr, 1k tbn (default) (forced)",
+        "  Stream #0:1: Video: mpeg2video (Main), yuv420p(tv, top coded first (swapped)), 720x576 [SAR 64:45 DAR 16:9]",
     ))
     assert info.duration == pytest.approx(3723.45) and info.Format.Bitrate == ""
     v = info.video
     assert (v.FieldOrder, v.Language, v.Fps, v.Bitrate) == ("top first", "eng", "25.000000", "")
+    assert info.Stream.Video[1].FieldOrder == "top coded first (swapped)"
+    assert (info.Stream.Video[1].Sar, info.Stream.Video[1].Fps) == ("64:45", "")
 
 
 @pytest.mark.parametrize(

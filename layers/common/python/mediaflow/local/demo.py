@@ -3,6 +3,8 @@
 Starts the emulator, deploys template.yaml, binds a workflow (two MP4 renditions in parallel and
 snapshots) with a callback to a local HTTP receiver, uploads a video, shows progress, prints the
 callbacks and the outputs. Exits 0 only if the run succeeded.
+
+`local_demo` (the stack, the receiver and the bound workflow) is shared with bench/renditions.py.
 """
 
 from __future__ import annotations
@@ -14,10 +16,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .deploy import Stack
 from .runtime import LocalRuntime
+
+UPLOAD_PREFIX = "uploads/"
 
 DEMO_WORKFLOW = """<Request><MediaWorkflow>
   <Name>demo-renditions</Name><State>Active</State>
@@ -65,7 +73,9 @@ class CallbackReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.arrived:
-                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body, "at": time.monotonic()}
+                    )
                     receiver.arrived.notify_all()
                 self.send_response(200)
                 self.end_headers()
@@ -87,8 +97,17 @@ class CallbackReceiver:
                 self.arrived.wait(left)
             return True
 
+    def workflow_finish(self) -> dict[str, Any] | None:
+        """The first WorkflowFinish callback received, if any (its "at" is time.monotonic())."""
+        with self.arrived:
+            return next((x for x in self.received if is_workflow_finish(x)), None)
+
     def stop(self) -> None:
         self.server.shutdown()
+
+
+def is_workflow_finish(callback: dict[str, Any]) -> bool:
+    return b"<EventName>WorkflowFinish</EventName>" in callback["body"]
 
 
 def sample_video(ffmpeg: Path, target: Path, seconds: int = 10) -> Path:
@@ -119,29 +138,75 @@ def _progress_line(runtime: LocalRuntime, run_id: str, table: str) -> tuple[str,
     return f"run {run_id} {execution['state']} | " + " | ".join(parts), execution["state"]
 
 
-def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
+@dataclass
+class LocalDemo:
+    """The local stack with the demo workflow bound to its input bucket, and the callback receiver."""
+
+    runtime: LocalRuntime
+    receiver: CallbackReceiver
+    stack: Stack
+    started: float  # time.monotonic() when the deploy began
+    startup_seconds: float  # emulator start + deploy + workflow bound
+
+    @property
+    def bucket(self) -> str:
+        return self.stack.outputs["InputBucketName"]
+
+    @property
+    def out_bucket(self) -> str:
+        return self.stack.outputs["OutputBucketName"]
+
+    @property
+    def table(self) -> str:
+        return self.stack.outputs["TableName"]
+
+    def upload(self, video: Path, name: str | None = None) -> str:
+        """Upload `video` under the workflow's prefix (which triggers it); returns the key."""
+        key = UPLOAD_PREFIX + (name or video.name)
+        self.runtime.client("s3").upload_file(str(video), self.bucket, key)
+        return key
+
+
+@contextmanager
+def local_demo(template: Path, *, port: int = 4566, say: Callable[[str], None] = print) -> Iterator[LocalDemo]:
+    """Start the emulator and the callback receiver, deploy `template`, bind the demo workflow.
+
+    Everything is stopped when the block ends."""
     from ..workflows import parse_workflow_xml
 
+    launched = time.monotonic()
     runtime = LocalRuntime(port=port).start()
     receiver = CallbackReceiver()
     try:
         started = time.monotonic()
-        print(f"emulator on {runtime.endpoint}; deploying {template} ...", flush=True)
+        say(f"emulator on {runtime.endpoint}; deploying {template} ...")
         stack = runtime.up(template)
         bucket, out_bucket, table = (stack.outputs[k] for k in ("InputBucketName", "OutputBucketName", "TableName"))
-        print(f"stack up in {time.monotonic() - started:.1f}s: input s3://{bucket}, output s3://{out_bucket}")
+        say(f"stack up in {time.monotonic() - started:.1f}s: input s3://{bucket}, output s3://{out_bucket}")
+        _bind_workflow(runtime, table, bucket, parse_workflow_xml(demo_workflow_xml(receiver.url)))
+        yield LocalDemo(runtime, receiver, stack, started, time.monotonic() - launched)
+    finally:
+        receiver.stop()
+        runtime.stop()
 
+
+def demo_workflow_xml(callback: str) -> str:
+    """The CreateMediaWorkflow body of the demo workflow, calling back to `callback`."""
+    return DEMO_WORKFLOW.format(prefix=UPLOAD_PREFIX, callback=callback)
+
+
+def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
+    with local_demo(template, port=port, say=lambda line: print(line, flush=True)) as demo:
+        runtime, receiver, bucket, out_bucket, table = demo.runtime, demo.receiver, demo.bucket, demo.out_bucket, demo.table
         with tempfile.TemporaryDirectory() as folder:
             video = input_path or sample_video(template.parent / "layers/ffmpeg/bin/ffmpeg", Path(folder) / "sample.mp4")
-            _bind_workflow(runtime, table, bucket, parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=receiver.url)))
-            key = f"uploads/{video.name}"
-            runtime.client("s3").upload_file(str(video), bucket, key)
+            key = demo.upload(video)
         print(f"uploaded s3://{bucket}/{key}; callbacks go to {receiver.url}")
 
         state, last = None, ""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if receiver.wait_for(lambda r: any(b"WorkflowFinish" in x["body"] for x in r), timeout=1.0):
+            if receiver.wait_for(lambda r: any(is_workflow_finish(x) for x in r), timeout=1.0):
                 break
             line, state = _progress_line(runtime, _run_id(runtime, table) or "-", table)
             if line != last:
@@ -155,11 +220,8 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
         print(f"\noutputs in s3://{out_bucket}:")
         for obj in runtime.client("s3").list_objects_v2(Bucket=out_bucket).get("Contents", []):
             print(f"  {obj['Size']:>10}  {obj['Key']}")
-        print(f"\nfinished in {time.monotonic() - started:.1f}s: {state}")
+        print(f"\nfinished in {time.monotonic() - demo.started:.1f}s: {state}")
         return 0 if state == "Success" else 1
-    finally:
-        receiver.stop()
-        runtime.stop()
 
 
 def _run_id(runtime: LocalRuntime, table: str) -> str | None:

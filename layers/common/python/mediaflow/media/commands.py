@@ -27,7 +27,9 @@ def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: f
     start, length = p.TimeInterval.Start, p.TimeInterval.Duration
     if start and source_duration is not None and start >= source_duration:
         # ffmpeg would "succeed" with an output that has no streams at all
-        raise InvalidInputError(f"TimeInterval Start {_num(start)} s is past the end of the input ({_num(source_duration)} s)")
+        raise InvalidInputError(
+            f"TimeInterval Start {_num(start)} s is past the end of the input ({_num(source_duration)} s)"
+        )
 
     args = ["-ss", _num(start)] if start else []  # before -i: a fast, accurate input seek
     args += input_args(src)
@@ -134,7 +136,9 @@ def snapshot_args(src: str, dst_pattern: str, p: SnapshotParams, *, duration: fl
         raise ValueError(f"dst_pattern needs a %d placeholder: {dst_pattern!r}")
     times = snapshot_times(p, duration)
     if p.Mode != "KeyFrame" and not times:
-        raise InvalidInputError(f"snapshot Start {_num(p.Start)} s is past the end of the input ({_num(duration)} s)")
+        raise InvalidInputError(
+            f"snapshot Start {_num(p.Start)} s is past the end of the input ({_num(duration)} s)"
+        )
 
     args = ["-skip_frame", "nokey"] if p.Mode == "KeyFrame" else []  # decode key frames only
     args += ["-ss", _num(p.Start)] if p.Start else []
@@ -153,7 +157,7 @@ def snapshot_args(src: str, dst_pattern: str, p: SnapshotParams, *, duration: fl
 
 def _sampling_filter(p: SnapshotParams, duration: float) -> str | None:
     """An fps filter emitting one frame per step; time 0 is Start, thanks to the input seek."""
-    if p.Mode == "Average":
+    if p.Mode == "Average" and p.Count:  # Count is required in this mode
         return f"fps={_int(p.Count)}/{_num(duration - p.Start)}"  # Count frames over what is left
     if p.Mode == "Interval" and p.TimeInterval:
         return f"fps=1/{_num(p.TimeInterval)}"
@@ -161,8 +165,8 @@ def _sampling_filter(p: SnapshotParams, duration: float) -> str | None:
 
 
 # ------------------------------------------------------------------ formatting
-def _int(value: float | int | None) -> str:
-    return str(int(value))  # type: ignore[arg-type]
+def _int(value: float) -> str:
+    return str(int(value))
 
 
 def _num(value: float) -> str:

@@ -1,0 +1,80 @@
+"""The whole stack from template.yaml, started as a user starts it (`mediaflow local up`), in its own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mediaflow import aws, config
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_BUDGET = 120  # seconds
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    outputs: dict[str, str]
+
+    def client(self, service: str) -> object:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="package")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    port = free_port()
+    state = tmp_path_factory.mktemp("local-state")
+    log = (state / "local-up.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mediaflow.cli", "local", "up", "--port", str(port), "--stack", "e2e",
+         "--template", str(ROOT / "template.yaml")],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    stack = LocalStack(endpoint=f"http://127.0.0.1:{port}", outputs={})
+    deadline = time.monotonic() + STARTUP_BUDGET
+    while time.monotonic() < deadline and "is up" not in (state / "local-up.log").read_text():
+        if process.poll() is not None:
+            pytest.fail("mediaflow local up exited:\n" + (state / "local-up.log").read_text())
+        time.sleep(0.5)
+    described = stack.client("cloudformation").describe_stacks(StackName="e2e")["Stacks"][0]
+    stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "AWS_DEFAULT_REGION",
+                                           "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    # The library, used from the tests to bind workflows and read records, talks to the emulator.
+    os.environ.update(AWS_ENDPOINT_URL=stack.endpoint, TABLE_NAME=stack.outputs["TableName"],
+                      AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    aws.reset()
+    config.table_name.cache_clear()
+    try:
+        yield stack
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        aws.reset()
+        config.table_name.cache_clear()
