@@ -75,6 +75,21 @@ def test_process_ticket_starts_the_waiting_run(stack, handler_env, sample_video)
     assert get_execution(run_id).state == "Running" and waiting(queue_id) == []
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.outputs["StateMachineArn"])["executions"]
     assert [e["name"] for e in executions] == [run_id]
+    assert running_count(queue_id) == 1
+
+    # the same ticket again (SQS redelivery) starts nothing new
+    assert import_handler("process", handler_env).handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert running_count(queue_id) == 1
+
+    # finishing frees the slot once, however often Step Functions retries the step
+    finish = import_handler("finish", handler_env)
+    for _ in range(2):
+        finish.handler(load_event("finish-failure") | {"execution_id": run_id}, LambdaContext())
+    assert running_count(queue_id) == 0
+
+
+def running_count(queue_id: str) -> int:
+    return int(store.get_attribute(f"QUEUE#{queue_id}", "QUEUE", "running") or 0)
 
 
 def test_poisoned_ticket_fails_alone_then_lands_in_the_dlq(stack, handler_env) -> None:
@@ -139,7 +154,7 @@ def test_finish_failure_event_records_and_notifies(stack, handler_env, sample_vi
     assert events.count("TaskFinish") == 6 and events.count("WorkflowFinish") == 2
     assert len({json.loads(m)["id"] for m in messages}) == 4
     item = store.table().get_item(Key={"pk": f"QUEUE#{jobs[0].QueueId}", "sk": "QUEUE"})["Item"]
-    assert int(item["running"]) == -1  # never taken here (no processor ran), released exactly once
+    assert "running" not in item  # it never took a slot (no processor ran), so it gives none back
 
 
 def drain(queue_url: str) -> list[str]:

@@ -124,6 +124,8 @@ def send_notifications(queue_url: str, notifications: list[Notification]) -> Non
 
 
 def _release_once(execution: Execution, media_queue_url: str) -> None:
+    if execution.started is None:
+        return  # never claimed a slot (it failed or was cancelled before starting)
     try:
         store.table().update_item(
             Key=dict(zip(("pk", "sk"), exec_key(execution.id))),

@@ -1,0 +1,145 @@
+"""The steps of one run called in order with their events/ samples, in-process: plan -> units -> finish
+-> notifier -> a real local HTTP receiver. (Step Functions drives the same steps in e2e.)"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+import xmltodict
+
+from mediaflow import workflows
+from mediaflow.jobs import get_execution, get_job
+from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver
+from mediaflow.notify import verify
+from mediaflow.queues import bucket_secret
+from support import LambdaContext, import_handler, load_event
+
+pytestmark = pytest.mark.integration
+
+BUCKET = "mediaflow-input-123456789012-us-east-1"
+
+
+@pytest.fixture
+def receiver():
+    server = CallbackReceiver()
+    yield server
+    server.stop()
+
+
+def dispatched_run(handler_env: dict, sample_video, callback: str) -> str:
+    boto3.client("s3").upload_file(str(sample_video), BUCKET, "uploads/sample.mp4")
+    workflows.create_workflow(BUCKET, workflows.parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=callback)))
+    return import_handler("dispatch", handler_env).handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]
+
+
+def notify_event(queue_url: str) -> tuple[dict, list[dict]]:
+    """Receive the notification queue's messages as the event source mapping hands them over."""
+    from mediaflow.local.runtime import sqs_record
+
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                   AttributeNames=["All"]).get("Messages", [])
+    arn = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1]
+    return {"Records": [sqs_record(m, arn) for m in messages]}, messages
+
+
+def test_unit_events_produce_real_outputs(stack, handler_env, sample_video) -> None:
+    run_id = dispatched_run(handler_env, sample_video, "http://127.0.0.1:9/cb")
+    jobs = {get_job(j).Workflow.Name: j for j in get_execution(run_id).job_ids}
+    unit = import_handler("unit", handler_env)
+
+    transcode = load_event("unit-transcode") | {"execution_id": run_id, "job_id": jobs["Transcode_360"]}
+    snapshot = load_event("unit-snapshot") | {"execution_id": run_id, "job_id": jobs["Snapshot_1"]}
+    made = [unit.handler(transcode, LambdaContext()), unit.handler(snapshot, LambdaContext())]
+
+    assert all(result["ok"] for result in made), made
+    assert [o["key"] for o in made[0]["outputs"]] == ["uploads/sample_360p.mp4"]
+    assert made[0]["media_info"]["Stream"]["Video"][0]["Height"] == "360"
+    assert [o["key"] for o in made[1]["outputs"]] == [f"uploads/sample_snap_{i}.jpg" for i in range(4)]
+    s3 = boto3.client("s3")
+    for output in made[0]["outputs"] + made[1]["outputs"]:
+        head = s3.head_object(Bucket=output["bucket"], Key=output["key"])
+        assert head["ContentLength"] == output["size"] and head["ETag"].strip('"') == output["md5"]
+    assert get_job(jobs["Transcode_360"]).Progress == 99  # done, not yet recorded by finish
+
+
+def test_unit_event_on_a_corrupt_input_fails_the_job_not_the_worker(stack, handler_env, sample_video) -> None:
+    run_id = dispatched_run(handler_env, sample_video, "http://127.0.0.1:9/cb")
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="uploads/sample.mp4", Body=b"\x00" * 4096)
+    job_id = get_execution(run_id).job_ids[0]
+    result = import_handler("unit", handler_env).handler(
+        load_event("unit-transcode") | {"execution_id": run_id, "job_id": job_id}, LambdaContext()
+    )
+    assert result["ok"] is False and result["code"] != "Success" and result["message"]
+    assert boto3.client("s3").list_objects_v2(Bucket=stack.outputs["OutputBucketName"]).get("KeyCount", 0) == 0
+
+
+def test_plan_units_finish_notify_deliver_signed_callbacks(stack, handler_env, sample_video, receiver) -> None:
+    run_id = dispatched_run(handler_env, sample_video, receiver.url)
+    plan = import_handler("plan", handler_env).handler(load_event("plan-execution") | {"execution_id": run_id}, LambdaContext())
+    unit = import_handler("unit", handler_env)
+    results = [unit.handler(spec, LambdaContext()) for spec in plan["units"]]
+    finish_event = load_event("finish-success") | {"execution_id": run_id, "results": results}
+
+    outcome = import_handler("finish", handler_env).handler(finish_event, LambdaContext())
+    assert outcome["state"] == "Success"
+
+    event, _ = notify_event(stack.outputs["NotifyQueueUrl"])
+    assert len(event["Records"]) == 4
+    response = import_handler("notify", handler_env).handler(event, LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert len(receiver.received) == 4
+    secret = bucket_secret(BUCKET)
+    names = []
+    for callback in receiver.received:
+        verify(secret, callback["headers"], callback["body"])
+        body = xmltodict.parse(callback["body"])["Response"]
+        if body["EventName"] == "TaskFinish":
+            names.append(body["JobsDetail"]["Workflow"]["Name"])
+            assert body["JobsDetail"]["State"] == "Success" and body["JobsDetail"]["Progress"] == "100"
+    assert sorted(names) == ["Snapshot_1", "Transcode_360", "Transcode_720"]
+
+
+def test_notify_event_to_a_down_receiver_is_retried_then_dead_lettered(stack, handler_env) -> None:
+    sqs = boto3.client("sqs")
+    queue_url, dlq_url = stack.outputs["NotifyQueueUrl"], stack.outputs["NotifyDeadLetterQueueUrl"]
+    sample = load_event("notify-callback")["Records"][0]
+    notification = json.loads(sample["body"]) | {"bucket": BUCKET}
+    notification["rule"]["Url"] = "http://127.0.0.1:9/callback"  # the discard port: nothing listens
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(notification))
+    notify = import_handler("notify", handler_env)
+    retries = len(handler_env["CALLBACK_RETRY_SECONDS"].split(","))
+
+    for attempt in range(1, retries + 2):
+        event, messages = notify_event(queue_url)
+        if not messages:  # waiting out the retry delay the notifier set
+            for _ in range(30):
+                event, messages = notify_event(queue_url)
+                if messages:
+                    break
+                time.sleep(0.2)
+        assert len(messages) == 1 and messages[0]["Attributes"]["ApproximateReceiveCount"] == str(attempt)
+        response = notify.handler(event, LambdaContext())
+        assert response == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+
+    # the next receive finds the retries used up: the redrive policy moves it to the DLQ
+    assert not sqs.receive_message(QueueUrl=queue_url).get("Messages")
+    dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["id"] for m in dead] == [notification["id"]]
+
+
+def test_notify_refuses_unsafe_url_straight_to_the_dlq(stack, handler_env) -> None:
+    sqs = boto3.client("sqs")
+    notification = json.loads(load_event("notify-callback")["Records"][0]["body"]) | {"bucket": BUCKET}
+    notification["rule"]["Url"] = "http://169.254.169.254/latest/meta-data/"
+    sqs.send_message(QueueUrl=stack.outputs["NotifyQueueUrl"], MessageBody=json.dumps(notification))
+    event, _ = notify_event(stack.outputs["NotifyQueueUrl"])
+
+    assert import_handler("notify", handler_env).handler(event, LambdaContext()) == {"batchItemFailures": []}
+
+    dead = sqs.receive_message(QueueUrl=stack.outputs["NotifyDeadLetterQueueUrl"], MessageAttributeNames=["All"])["Messages"]
+    reason = dead[0]["MessageAttributes"]["reason"]["StringValue"]
+    assert "169.254.169.254" in reason and "refused" in reason
