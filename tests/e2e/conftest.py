@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import boto3
 import pytest
 
 from mediaflow import aws, config
+from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_BUDGET = 120  # seconds
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

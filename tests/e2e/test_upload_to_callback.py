@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver
 from mediaflow.media import probe
 from mediaflow.notify import verify
 from mediaflow.queues import bucket_secret, ensure_queues
+from support import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -124,9 +124,7 @@ def assert_nothing_stuck(local_stack, bucket: str) -> None:
 def test_callback_receiver_down_keeps_the_notification(local_stack, tmp_path: Path, sample_video: Path) -> None:
     """Deliveries to a closed port are retried on the schedule, then wait in the DLQ; a redrive delivers them."""
     bucket = local_stack.outputs["InputBucketName"]
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port = probe_socket.getsockname()[1]  # nothing listens here once the socket closes
+    port = free_port()
     bind(bucket, "down/", f"http://127.0.0.1:{port}/callback")
     local_stack.client("s3").upload_file(str(sample_video), bucket, "down/clip.mp4")
 
