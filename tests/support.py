@@ -57,3 +57,27 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+EVENT_BUCKET = "mediaflow-input-123456789012-us-east-1"  # the input bucket of stack "mediaflow", as in events/
+
+
+def dispatched_run(handler_env: dict[str, str], video: Path, callback: str = "http://127.0.0.1:9/cb") -> str:
+    """Upload the sample under uploads/, bind the demo workflow, run the dispatcher on events/dispatch-upload."""
+    import boto3
+
+    from mediaflow import workflows
+    from mediaflow.local.demo import DEMO_WORKFLOW
+
+    boto3.client("s3").upload_file(str(video), EVENT_BUCKET, "uploads/sample.mp4")
+    workflows.create_workflow(EVENT_BUCKET, workflows.parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=callback)))
+    dispatch = import_handler("dispatch", handler_env)
+    return dispatch.handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]  # type: ignore[attr-defined]
+
+
+def sqs_event(queue_url: str, messages: list[dict]) -> dict:
+    """Messages received from a queue, as Lambda's event source mapping hands them to a function."""
+    from mediaflow.local.runtime import sqs_record
+
+    arn = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1]
+    return {"Records": [sqs_record(message, arn) for message in messages]}

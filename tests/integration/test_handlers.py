@@ -8,7 +8,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from support import LambdaContext, import_handler, load_event
+from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 from mediaflow import store, workflows
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
@@ -17,7 +17,6 @@ from mediaflow.queues import ensure_queues, waiting
 
 pytestmark = pytest.mark.integration
 
-EVENT_BUCKET = "mediaflow-input-123456789012-us-east-1"  # the stack's input bucket, as in events/
 
 
 def bind_demo_workflow(bucket: str, callback: str = "http://127.0.0.1:9/cb") -> workflows.Workflow:
@@ -62,9 +61,7 @@ def test_dispatch_ignores_objects_outside_the_workflow(stack, handler_env, sampl
 
 
 def test_process_ticket_starts_the_waiting_run(stack, handler_env, sample_video) -> None:
-    boto3.client("s3").upload_file(str(sample_video), EVENT_BUCKET, "uploads/sample.mp4")
-    bind_demo_workflow(EVENT_BUCKET)
-    run_id = import_handler("dispatch", handler_env).handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]
+    run_id = dispatched_run(handler_env, sample_video)
     queue_id = get_execution(run_id).queue_id
     event = load_event("process-ticket")
     event["Records"][0]["body"] = json.dumps({"queue_id": queue_id})
@@ -111,7 +108,7 @@ def test_poisoned_ticket_fails_alone_then_lands_in_the_dlq(stack, handler_env) -
                                        AttributeNames=["All"]).get("Messages", [])
         if not messages:
             break
-        event = {"Records": [record_of(m, queue_url) for m in messages]}
+        event = sqs_event(queue_url, messages)
         try:
             failures = {f["itemIdentifier"] for f in process.handler(event, LambdaContext())["batchItemFailures"]}
         except BatchProcessingError:  # every record failed: the invocation fails, the batch comes back
@@ -127,17 +124,8 @@ def test_poisoned_ticket_fails_alone_then_lands_in_the_dlq(stack, handler_env) -
     assert [m["Body"] for m in dead] == ["{not json"]
 
 
-def record_of(message: dict, queue_url: str) -> dict:
-    from mediaflow.local.runtime import sqs_record
-
-    arn = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1]
-    return sqs_record({**message, "MD5OfBody": message["MD5OfBody"]}, arn)
-
-
 def test_finish_failure_event_records_and_notifies(stack, handler_env, sample_video) -> None:
-    boto3.client("s3").upload_file(str(sample_video), EVENT_BUCKET, "uploads/sample.mp4")
-    bind_demo_workflow(EVENT_BUCKET)
-    run_id = import_handler("dispatch", handler_env).handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]
+    run_id = dispatched_run(handler_env, sample_video)
     event = load_event("finish-failure")
     event["execution_id"] = run_id
 
@@ -171,9 +159,7 @@ def drain(queue_url: str) -> list[str]:
 
 
 def test_plan_event_cuts_units(stack, handler_env, sample_video) -> None:
-    boto3.client("s3").upload_file(str(sample_video), EVENT_BUCKET, "uploads/sample.mp4")
-    bind_demo_workflow(EVENT_BUCKET)
-    run_id = import_handler("dispatch", handler_env).handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]
+    run_id = dispatched_run(handler_env, sample_video)
     event = load_event("plan-execution")
     event["execution_id"] = run_id
 

@@ -10,16 +10,15 @@ import boto3
 import pytest
 import xmltodict
 
-from mediaflow import workflows
 from mediaflow.jobs import get_execution, get_job
-from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver
+from mediaflow.local.demo import CallbackReceiver
 from mediaflow.notify import verify
 from mediaflow.queues import bucket_secret
-from support import LambdaContext, import_handler, load_event
+from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 
 pytestmark = pytest.mark.integration
 
-BUCKET = "mediaflow-input-123456789012-us-east-1"
+BUCKET = EVENT_BUCKET
 
 
 @pytest.fixture
@@ -29,24 +28,15 @@ def receiver():
     server.stop()
 
 
-def dispatched_run(handler_env: dict, sample_video, callback: str) -> str:
-    boto3.client("s3").upload_file(str(sample_video), BUCKET, "uploads/sample.mp4")
-    workflows.create_workflow(BUCKET, workflows.parse_workflow_xml(DEMO_WORKFLOW.format(prefix="uploads/", callback=callback)))
-    return import_handler("dispatch", handler_env).handler(load_event("dispatch-upload"), LambdaContext())["runs"][0]
-
-
 def notify_event(queue_url: str) -> tuple[dict, list[dict]]:
     """Receive the notification queue's messages as the event source mapping hands them over."""
-    from mediaflow.local.runtime import sqs_record
-
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                                    AttributeNames=["All"]).get("Messages", [])
-    arn = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1]
-    return {"Records": [sqs_record(m, arn) for m in messages]}, messages
+    return sqs_event(queue_url, messages), messages
 
 
 def test_unit_events_produce_real_outputs(stack, handler_env, sample_video) -> None:
-    run_id = dispatched_run(handler_env, sample_video, "http://127.0.0.1:9/cb")
+    run_id = dispatched_run(handler_env, sample_video)
     jobs = {get_job(j).Workflow.Name: j for j in get_execution(run_id).job_ids}
     unit = import_handler("unit", handler_env)
 
@@ -66,7 +56,7 @@ def test_unit_events_produce_real_outputs(stack, handler_env, sample_video) -> N
 
 
 def test_unit_event_on_a_corrupt_input_fails_the_job_not_the_worker(stack, handler_env, sample_video) -> None:
-    run_id = dispatched_run(handler_env, sample_video, "http://127.0.0.1:9/cb")
+    run_id = dispatched_run(handler_env, sample_video)
     boto3.client("s3").put_object(Bucket=BUCKET, Key="uploads/sample.mp4", Body=b"\x00" * 4096)
     job_id = get_execution(run_id).job_ids[0]
     result = import_handler("unit", handler_env).handler(
