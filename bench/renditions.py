@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mediaflow.exceptions import MediaflowError
 from mediaflow.local.demo import demo_workflow_xml, is_workflow_finish, local_demo, sample_video
 from mediaflow.media import SnapshotParams, TranscodeParams, probe, snapshot_args, transcode_args
 from mediaflow.templates import build_operation, operation_params
@@ -125,8 +126,8 @@ class PipelineResult:
 def pipeline(video: Path, timeout: float, port: int) -> PipelineResult:
     """One run on a fresh local stack, so it includes the workers' cold starts, as `make run` does.
 
-    One run only: with the pinned moto, a second execution of the same state machine fails
-    (getmoto/moto#10077)."""
+    One run only: with the pinned moto (5.2.1), StartExecution can fail while another execution
+    of the same state machine is still running (getmoto/moto#10077, fixed in later releases)."""
     with local_demo(TEMPLATE, port=port, say=lambda line: print(line, file=sys.stderr, flush=True)) as demo:
         started = time.monotonic()
         key = demo.upload(video)
@@ -198,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"generating a {args.seconds} s 1280x720 test pattern ...", file=sys.stderr, flush=True)
             video = sample_video(FFMPEG, work / "sample.mp4", seconds=args.seconds)
-        duration = probe(str(video)).duration
+        try:
+            duration = probe(str(video)).duration
+        except MediaflowError as error:
+            sys.exit(f"cannot read {video}: {error.message}")
         operations = demo_nodes()
 
         def commands() -> list[list[str]]:

@@ -62,9 +62,9 @@ DEMO_WORKFLOW = """<Request><MediaWorkflow>
 
 
 class CallbackReceiver:
-    """A real HTTP server on loopback that keeps what it is POSTed."""
+    """A real HTTP server on loopback that keeps what it is POSTed (port 0: any free port)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.received: list[dict[str, Any]] = []
         self.arrived = threading.Condition()
         receiver = self
@@ -83,7 +83,7 @@ class CallbackReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callback"
 
@@ -97,16 +97,13 @@ class CallbackReceiver:
                 self.arrived.wait(left)
             return True
 
-    def workflow_finish(self) -> dict[str, Any] | None:
-        """The first WorkflowFinish callback received, if any (its "at" is time.monotonic())."""
-        with self.arrived:
-            return next((x for x in self.received if is_workflow_finish(x)), None)
-
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 def is_workflow_finish(callback: dict[str, Any]) -> bool:
+    """Whether a received callback (an entry of CallbackReceiver.received) is a WorkflowFinish."""
     return b"<EventName>WorkflowFinish</EventName>" in callback["body"]
 
 
@@ -180,11 +177,11 @@ def local_demo(template: Path, *, port: int = 4566, say: Callable[[str], None] =
     try:
         started = time.monotonic()
         say(f"emulator on {runtime.endpoint}; deploying {template} ...")
-        stack = runtime.up(template)
-        bucket, out_bucket, table = (stack.outputs[k] for k in ("InputBucketName", "OutputBucketName", "TableName"))
-        say(f"stack up in {time.monotonic() - started:.1f}s: input s3://{bucket}, output s3://{out_bucket}")
-        _bind_workflow(runtime, table, bucket, parse_workflow_xml(demo_workflow_xml(receiver.url)))
-        yield LocalDemo(runtime, receiver, stack, started, time.monotonic() - launched)
+        demo = LocalDemo(runtime, receiver, runtime.up(template), started, startup_seconds=0.0)
+        say(f"stack up in {time.monotonic() - started:.1f}s: input s3://{demo.bucket}, output s3://{demo.out_bucket}")
+        _bind_workflow(runtime, demo.table, demo.bucket, parse_workflow_xml(demo_workflow_xml(receiver.url)))
+        demo.startup_seconds = time.monotonic() - launched
+        yield demo
     finally:
         receiver.stop()
         runtime.stop()
@@ -197,11 +194,11 @@ def demo_workflow_xml(callback: str) -> str:
 
 def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
     with local_demo(template, port=port, say=lambda line: print(line, flush=True)) as demo:
-        runtime, receiver, bucket, out_bucket, table = demo.runtime, demo.receiver, demo.bucket, demo.out_bucket, demo.table
+        runtime, receiver, table, out_bucket = demo.runtime, demo.receiver, demo.table, demo.out_bucket
         with tempfile.TemporaryDirectory() as folder:
             video = input_path or sample_video(template.parent / "layers/ffmpeg/bin/ffmpeg", Path(folder) / "sample.mp4")
             key = demo.upload(video)
-        print(f"uploaded s3://{bucket}/{key}; callbacks go to {receiver.url}")
+        print(f"uploaded s3://{demo.bucket}/{key}; callbacks go to {receiver.url}")
 
         state, last = None, ""
         deadline = time.monotonic() + timeout
