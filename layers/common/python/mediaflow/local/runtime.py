@@ -16,7 +16,6 @@ Everything that makes the emulator run our functions lives here:
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -242,10 +241,6 @@ class LocalRuntime:
         # State machines created by CloudFormation must land in the executing backend.
         sfn_models.stepfunctions_backends = stepfunctions_parser_backends
 
-        # StartExecution deep-copies the state machine, running executions (threads, locks) included,
-        # and fails while another execution runs; the copy only needs the definition.
-        sfn_models.StateMachine.__deepcopy__ = _copy_without_executions
-
         def _invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
             if isinstance(event, (str, bytes)):
                 event = json.loads(event or "{}")
@@ -378,13 +373,6 @@ class LocalRuntime:
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
             )
-
-
-def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:
-    clone = object.__new__(type(machine))
-    for name, value in machine.__dict__.items():
-        setattr(clone, name, [] if name == "executions" else copy.deepcopy(value, memo))
-    return clone
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
