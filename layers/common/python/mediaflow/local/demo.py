@@ -10,7 +10,6 @@ callbacks and the outputs. Exits 0 only if the run succeeded.
 from __future__ import annotations
 
 import http.server
-import json
 import subprocess
 import sys
 import tempfile
@@ -119,20 +118,20 @@ def sample_video(ffmpeg: Path, target: Path, seconds: int = 10) -> Path:
     return target
 
 
-def _progress_line(runtime: LocalRuntime, run_id: str, table: str) -> tuple[str, str | None]:
-    from boto3.dynamodb.types import TypeDeserializer
+def _run_status() -> tuple[str, str | None]:
+    """One line on the demo's run and its jobs, read through the library (pointed at the emulator)."""
+    from boto3.dynamodb.conditions import Attr
 
-    dynamodb = runtime.client("dynamodb")
-    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"EXEC#{run_id}"}, "sk": {"S": "EXEC"}}).get("Item")
-    if not item:
+    from .. import store
+    from ..jobs import get_execution, jobs_of
+
+    runs = store.table().scan(FilterExpression=Attr("pk").begins_with("EXEC#"))["Items"]
+    if not runs:
         return "waiting for the upload event", None
-    execution = json.loads(TypeDeserializer().deserialize(item["doc"]))
-    parts = []
-    for job_id in execution["job_ids"]:
-        job_item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}})["Item"]
-        job = json.loads(TypeDeserializer().deserialize(job_item["doc"]))
-        parts.append(f"{job['Workflow']['Name']}: {job['State']} {job['Progress']}%")
-    return f"run {run_id} {execution['state']} | " + " | ".join(parts), execution["state"]
+    execution = get_execution(runs[0]["pk"].split("#", 1)[1])
+    jobs = " | ".join(f"{job.Workflow.Name if job.Workflow else job.Tag}: {job.State} {job.Progress}%"
+                      for job in jobs_of(execution))
+    return f"run {execution.id} {execution.state} | {jobs}", execution.state
 
 
 @dataclass
@@ -194,22 +193,23 @@ def demo_workflow_xml(callback: str) -> str:
 
 def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
     with local_demo(template, port=port, say=lambda line: print(line, flush=True)) as demo:
-        runtime, receiver, table, out_bucket = demo.runtime, demo.receiver, demo.table, demo.out_bucket
+        runtime, receiver, out_bucket = demo.runtime, demo.receiver, demo.out_bucket
         with tempfile.TemporaryDirectory() as folder:
             video = input_path or sample_video(template.parent / "layers/ffmpeg/bin/ffmpeg", Path(folder) / "sample.mp4")
             key = demo.upload(video)
         print(f"uploaded s3://{demo.bucket}/{key}; callbacks go to {receiver.url}")
 
-        state, last = None, ""
+        last = ""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if receiver.wait_for(lambda r: any(is_workflow_finish(x) for x in r), timeout=1.0):
-                break
-            line, state = _progress_line(runtime, _run_id(runtime, table) or "-", table)
+        while not receiver.wait_for(lambda r: any(is_workflow_finish(x) for x in r), timeout=1.0):
+            line, state = _run_status()
             if line != last:
                 print("  " + line, flush=True)
                 last = line
-        line, state = _progress_line(runtime, _run_id(runtime, table) or "-", table)
+            if time.monotonic() > deadline:
+                print(f"  no WorkflowFinish callback within {timeout:.0f}s")
+                break
+        line, state = _run_status()
         print("  " + line)
         for callback in receiver.received:
             print(f"\n--- callback POST {callback['path']} (webhook-id {callback['headers'].get('webhook-id')})")
@@ -219,15 +219,6 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
             print(f"  {obj['Size']:>10}  {obj['Key']}")
         print(f"\nfinished in {time.monotonic() - demo.started:.1f}s: {state}")
         return 0 if state == "Success" else 1
-
-
-def _run_id(runtime: LocalRuntime, table: str) -> str | None:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    items = runtime.client("dynamodb").scan(
-        TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "EXEC#"}}
-    )["Items"]
-    return TypeDeserializer().deserialize(items[0]["pk"]).split("#", 1)[1] if items else None
 
 
 def _bind_workflow(runtime: LocalRuntime, table: str, bucket: str, spec: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 
 from .. import aws
-from ..exceptions import DeliveryError, MediaflowError, UnsafeUrlError
+from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
 from ..finish import Notification
 from ..queues import bucket_secret
 from .http import post_callback
@@ -39,7 +39,7 @@ class DeliverySettings:
 def deliver(notification: Notification, settings: DeliverySettings) -> int:
     rule = notification.rule
     if rule.Type != "Url" or not rule.Url:
-        raise UnsafeUrlError(f"notification type {rule.Type} without a deliverable target")
+        raise InvalidInputError(f"notification type {rule.Type} has no deliverable target (only Url is delivered)")
     body = notification.body.encode()
     headers = signature_headers(bucket_secret(notification.bucket), notification.id, int(time.time()), body)
     return post_callback(rule.Url, body, content_type=notification.content_type, headers=headers,
