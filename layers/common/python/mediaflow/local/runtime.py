@@ -176,6 +176,12 @@ class WorkerPool:
                     with self.lock:
                         self.idle.append(worker)
 
+    def prewarm(self) -> None:
+        """Start one worker now, so that its init (imports) is done before the first event arrives."""
+        worker = Worker(self.spec, self.endpoint, self.log_dir)
+        with self.lock:
+            self.idle.append(worker)
+
     def stop(self) -> None:
         with self.lock:
             for worker in self.idle:
@@ -186,12 +192,14 @@ class WorkerPool:
 class LocalRuntime:
     """Starts the emulator, runs functions locally, polls event source mappings."""
 
-    def __init__(self, *, port: int = DEFAULT_PORT, state_dir: Path | str = ".mediaflow", concurrency: int = 4):
+    def __init__(self, *, port: int = DEFAULT_PORT, state_dir: Path | str = ".mediaflow", concurrency: int = 4,
+                 prewarm: bool = True):
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         self.state_dir = Path(state_dir).resolve()
         self.log_dir = self.state_dir / "logs"
         self.concurrency = concurrency
+        self.prewarm = prewarm
         self.artifacts: dict[str, Path] = {}  # emulator S3 key of a code zip -> local folder it came from
         self.pools: dict[str, WorkerPool] = {}
         self.pools_lock = threading.Lock()
@@ -267,8 +275,20 @@ class LocalRuntime:
         stack = deploy(template, stack_name=stack_name, clients=self.client,
                        parameters={**LOCAL_PARAMETERS, **(parameters or {})}, cache_dir=self.state_dir / "artifacts")
         self.artifacts.update(stack.artifacts)
+        if self.prewarm:
+            self._prewarm(stack)
         self.start_pollers()
         return stack
+
+    def _prewarm(self, stack: Any) -> None:
+        """One warm worker per function of the stack, like provisioned concurrency (workers start in the background)."""
+        from moto.awslambda.models import lambda_backends
+
+        names = set(stack.resources.values())
+        for function in self.client("lambda").list_functions()["Functions"]:
+            if function["FunctionName"] in names:
+                account = function["FunctionArn"].split(":")[4]
+                self.pool(lambda_backends[account][REGION].get_function(function["FunctionArn"])).prewarm()
 
     # ------------------------------------------------------------------ functions
     def spec_for(self, function: Any) -> FunctionSpec:

@@ -43,13 +43,18 @@ def main() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
+    # The init phase, as in Lambda: the handler module is imported before the first request arrives.
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
-    handler = None
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+        init_error = None
+    except Exception as error:  # reported on every request, as Lambda reports Runtime.ImportModuleError
+        handler, init_error = None, error
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            if handler is None:
-                handler = getattr(importlib.import_module(module_name), function_name)
+            if init_error is not None:
+                raise init_error
             result = handler(request["event"], LambdaContext(request["request_id"], request["deadline"]))
             reply = {"ok": True, "result": result}
         except Exception as error:  # every failure goes back to the caller, like Lambda does
