@@ -138,8 +138,8 @@ def test_finish_failure_event_records_and_notifies(stack, handler_env, sample_vi
     assert all(j.State == "Failed" and j.Code == "InvalidMedia" and "Invalid data" in j.Message for j in jobs)
     messages = drain(stack.outputs["NotifyQueueUrl"])
     events = sorted(json.loads(m)["event"] for m in messages)
-    # 3 TaskFinish + 1 WorkflowFinish per finish call; ids are stable, so a receiver dedups the repeat
-    assert events.count("TaskFinish") == 6 and events.count("WorkflowFinish") == 2
+    # 3 TaskFinish + 1 WorkflowFinish, once: the retried step finds them sent
+    assert events.count("TaskFinish") == 3 and events.count("WorkflowFinish") == 1
     assert len({json.loads(m)["id"] for m in messages}) == 4
     item = store.table().get_item(Key={"pk": f"QUEUE#{jobs[0].QueueId}", "sk": "QUEUE"})["Item"]
     assert "running" not in item  # it never took a slot (no processor ran), so it gives none back
@@ -172,3 +172,31 @@ def test_plan_event_cuts_units(stack, handler_env, sample_video) -> None:
     assert keys == ["uploads/sample_360p.mp4", "uploads/sample_720p.mp4", "uploads/sample_snap_${Number}.jpg"]
     assert len(json.dumps(planned)) < 256 * 1024
     assert store.get(f"EXEC#{run_id}", "EXEC", Execution)[0].units_total == 3
+
+
+def test_reaper_records_an_execution_that_timed_out(stack, handler_env, sample_video) -> None:
+    run_id = dispatched_run(handler_env, sample_video)
+    queue_id = get_execution(run_id).queue_id
+    ticket = load_event("process-ticket")
+    ticket["Records"][0]["body"] = json.dumps({"queue_id": queue_id})
+    import_handler("process", handler_env).handler(ticket, LambdaContext())
+    assert running_count(queue_id) == 1
+    event = load_event("reap-timed-out")
+    event["detail"]["name"] = run_id
+
+    reap = import_handler("reap", handler_env)
+    outcome = reap.handler(event, LambdaContext())
+
+    assert outcome["reaped"] is True and outcome["state"] == "Failed"
+    jobs = [get_job(j) for j in get_execution(run_id).job_ids]
+    assert all(j.State == "Failed" and "TIMED_OUT" in j.Message for j in jobs)
+    assert len(drain(stack.outputs["NotifyQueueUrl"])) == 4
+    assert running_count(queue_id) == 0
+    # the FAILED event that follows a recorded failure changes nothing and sends nothing
+    assert reap.handler(event, LambdaContext())["reaped"] is False
+    assert drain(stack.outputs["NotifyQueueUrl"]) == [] and running_count(queue_id) == 0
+
+
+def test_reaper_ignores_executions_it_does_not_know(stack, handler_env) -> None:
+    event = load_event("reap-timed-out")
+    assert import_handler("reap", handler_env).handler(event, LambdaContext()) is None

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from . import aws, ids, store
-from .exceptions import code_for
+from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
 from .models import FINAL_STATES, Execution, Job, NotifyConfig, UnitResult
 from .queues import exec_key, release_slot, send_ticket
@@ -168,6 +168,33 @@ def finish(
             doc.state, doc.ended = state, ended
 
     execution = update_execution(execution_id, record, state=state)
-    send_notifications(notify_queue_url, _notifications(execution, jobs))
+    if not execution.notified:
+        # A retry after a crash right here sends them again: at least once, with stable ids.
+        send_notifications(notify_queue_url, _notifications(execution, jobs))
+        update_execution(execution_id, lambda doc: setattr(doc, "notified", True))
     _release_once(execution, media_queue_url)
     return {"state": execution.state, "jobs": {j.JobId: j.State for j in jobs}}
+
+
+class ExecutionStatus(BaseModel):
+    """The detail of an EventBridge "Step Functions Execution Status Change" event."""
+
+    name: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+
+def reap(status: ExecutionStatus, *, notify_queue_url: str, media_queue_url: str) -> dict[str, Any] | None:
+    """An execution that ended without recording its outcome (timed out, aborted, failed beyond its
+    Catch) is recorded as failed now, so its owner is told and its queue slot is freed. Executions
+    that did record their outcome are left as they are."""
+    try:
+        execution = get_execution(status.name)
+    except NotFoundError:
+        return None  # not one of ours
+    if execution.state in FINAL_STATES and execution.notified:
+        return {"state": execution.state, "reaped": False}
+    error = StepError(Error=status.error or f"States.{status.status}",
+                      Cause=status.cause or f"the job's execution ended {status.status} before recording its outcome")
+    return finish(status.name, error=error, notify_queue_url=notify_queue_url, media_queue_url=media_queue_url) | {"reaped": True}

@@ -141,6 +141,7 @@ class Execution(Model):
     object: str | None = None
     notify: NotifyConfig | None = None
     units_total: int = 0
+    notified: bool = False  # the outcome's notifications are queued (set after they are)
 
 
 # ------------------------------------------------------------------ queues
