@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -40,14 +41,44 @@ Resources:
       Environment:
         Variables:
           ONLY_HERE: "{value}"
+  Uploads:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: probe-uploads
+  Broken:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: probe/
+      Handler: probe.broken
+      Layers: [!Ref Helpers]
+      DeadLetterQueue:
+        Type: SQS
+        TargetArn: !GetAtt BrokenDeadLetters.Arn
+      Environment:
+        Variables:
+          ONLY_HERE: "{value}"
+      Events:
+        Upload:
+          Type: S3
+          Properties:
+            Bucket: !Ref Uploads
+            Events: s3:ObjectCreated:*
+  BrokenDeadLetters:
+    Type: AWS::SQS::Queue
 Outputs:
   ProbeName:
     Value: !Ref Probe
+  DeadLetters:
+    Value: !Ref BrokenDeadLetters
 """
 
 PROBE = '''
 import os, shutil, time
 import helper  # from the layer's python/
+
+
+def broken(event, context):
+    raise RuntimeError("cannot handle " + event["Records"][0]["s3"]["object"]["key"])
 
 def handler(event, context):
     if event.get("sleep"):
@@ -85,13 +116,18 @@ def start(template: Path, port: int, log: Path) -> subprocess.Popen:
     return process
 
 
+def client(port: int, service: str) -> object:
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def output(port: int, key: str) -> str:
+    outputs = client(port, "cloudformation").describe_stacks(StackName="probe")["Stacks"][0]["Outputs"]
+    return next(o["OutputValue"] for o in outputs if o["OutputKey"] == key)
+
+
 def invoke(port: int, event: dict) -> tuple[dict, str | None]:
-    client = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    name = boto3.client("cloudformation", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing"
-                        ).describe_stacks(StackName="probe")["Stacks"][0]["Outputs"][0]["OutputValue"]
-    response = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    response = client(port, "lambda").invoke(FunctionName=output(port, "ProbeName"), Payload=json.dumps(event).encode())
     return json.loads(response["Payload"].read()), response.get("FunctionError")
 
 
@@ -117,6 +153,28 @@ def test_functions_run_as_the_template_says(tmp_path: Path, value: str) -> None:
 
         result, error = invoke(port, {})  # a fresh worker replaces the one that timed out
         assert error is None and result["only_here"] == value
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_failed_upload_events_land_in_the_functions_dead_letter_queue(tmp_path: Path) -> None:
+    """S3 invokes asynchronously: after Lambda's two retries the event is kept in the function's DLQ."""
+    template = write_project(tmp_path, "dlq")
+    port = free_port()
+    process = start(template, port, tmp_path / "up.log")
+    try:
+        client(port, "s3").put_object(Bucket="probe-uploads", Key="in/clip.mp4", Body=b"x")
+        sqs = client(port, "sqs")
+        deadline = time.monotonic() + 30
+        messages: list = []
+        while not messages and time.monotonic() < deadline:
+            messages = sqs.receive_message(QueueUrl=output(port, "DeadLetters"), WaitTimeSeconds=1,
+                                           MessageAttributeNames=["All"]).get("Messages", [])
+        assert messages, "the failed event should wait in the dead-letter queue"
+        event = json.loads(messages[0]["Body"])
+        assert unquote_plus(event["Records"][0]["s3"]["object"]["key"]) == "in/clip.mp4"
+        assert "cannot handle" in messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -81,3 +81,37 @@ def test_parse_workflow_xml_refuses_garbage() -> None:
         parse_workflow_xml("<Request><MediaWorkflow>")
     with pytest.raises(InvalidInputError, match="MediaWorkflow"):
         parse_workflow_xml("<Request><Other/></Request>")
+
+
+def test_snapshot_output_needs_number() -> None:
+    from mediaflow.workflows import create_workflow
+
+    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "Snapshot_1", "Snapshot_1": "End"},
+                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
+                                                 "Snapshot_1": {"Type": "Snapshot",
+                                                                "Operation": {"Output": {"Object": "snap.jpg"}}}}}}
+    with pytest.raises(InvalidInputError, match="Number"):
+        create_workflow("bucket", spec)  # refused before anything is written
+
+
+def test_unsupported_node_type_is_refused() -> None:
+    from mediaflow.workflows import create_workflow
+
+    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "SmartCover_1", "SmartCover_1": "End"},
+                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
+                                                 "SmartCover_1": {"Type": "SmartCover",
+                                                                  "Operation": {"Output": {"Object": "c-${Number}.jpg"}}}}}}
+    with pytest.raises(InvalidInputError, match="SmartCover"):
+        create_workflow("bucket", spec)
+
+
+def test_node_parameters_are_checked_when_the_workflow_is_created() -> None:
+    from mediaflow.workflows import create_workflow
+
+    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "Transcode_1", "Transcode_1": "End"},
+                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
+                                                 "Transcode_1": {"Type": "Transcode", "Operation": {
+                                                     "Transcode": {"Video": {"Width": "641"}},
+                                                     "Output": {"Object": "out.${ext}"}}}}}}
+    with pytest.raises(InvalidInputError, match="Transcode_1.*Width"):
+        create_workflow("bucket", spec)

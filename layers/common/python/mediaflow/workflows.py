@@ -13,6 +13,7 @@ from pydantic import ValidationError, field_validator
 from . import ids, store
 from .exceptions import InvalidInputError
 from .models import Model, NotifyConfig
+from .templates import build_operation
 from .times import now
 
 VIDEO_EXTS = frozenset(
@@ -160,8 +161,15 @@ def create_workflow(bucket: str, spec: dict[str, Any]) -> Workflow:
         node = workflow.Topology.Nodes[name]
         if node.Type not in PROCESSING_NODES:
             raise InvalidInputError(f"node {name}: Type {node.Type!r} is not supported (supported: {sorted(PROCESSING_NODES)})")
-        if not node.Operation or not (node.Operation.get("Output") or {}).get("Object"):
+        output = (node.Operation or {}).get("Output") or {}
+        if not output.get("Object"):
             raise InvalidInputError(f"node {name}: Operation.Output.Object is required")
+        if node.Type == "Snapshot" and "${number}" not in output["Object"].lower():
+            raise InvalidInputError(f"node {name}: a Snapshot's Output.Object must contain ${{Number}}")
+        try:  # parameters are checked now, not at the first upload
+            build_operation(node.Type, node.Operation or {}, default_bucket=bucket, default_region="-")
+        except InvalidInputError as error:
+            raise InvalidInputError(f"node {name}: {error.message}") from error
     store.put_new(*workflow_key(workflow.WorkflowId), workflow, gsi1pk=f"BUCKET#{bucket}#WORKFLOW", gsi1sk=workflow.WorkflowId)
     return workflow
 

@@ -36,6 +36,7 @@ class Stack:
     outputs: dict[str, str]
     resources: dict[str, str]  # logical id -> physical id
     artifacts: dict[str, Path] = field(default_factory=dict)  # artifact key -> local path
+    dead_letter_queues: dict[str, str] = field(default_factory=dict)  # function name -> queue URL
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -146,6 +147,17 @@ def _layer_arn(logical: str, stack_name: str, lambda_client: Any) -> str:
     raise RuntimeError(f"layer {logical} of stack {stack_name} was not created")
 
 
+def dead_letter_queues(cfn: dict[str, Any], resources: dict[str, str], sqs: Any) -> dict[str, str]:
+    """Functions' DeadLetterConfig (moto keeps none): function name -> URL of its SQS dead-letter queue."""
+    found = {}
+    for logical, resource in cfn["Resources"].items():
+        target = resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("DeadLetterConfig", {}).get("TargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            queue = resources[target["Fn::GetAtt"][0]]
+            found[resources[logical]] = queue if queue.startswith("http") else sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    return found
+
+
 def deploy(
     template_path: Path,
     *,
@@ -180,4 +192,5 @@ def deploy(
     apply_function_layers(cfn, resources, stack_name, lambda_client)
     apply_bucket_notifications(cfn, resources, s3, lambda_client)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
-    return Stack(name=stack_name, outputs=outputs, resources=resources, artifacts=artifacts)
+    return Stack(name=stack_name, outputs=outputs, resources=resources, artifacts=artifacts,
+                 dead_letter_queues=dead_letter_queues(cfn, resources, clients("sqs")))

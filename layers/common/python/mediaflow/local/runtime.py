@@ -201,6 +201,7 @@ class LocalRuntime:
         self.concurrency = concurrency
         self.prewarm = prewarm
         self.artifacts: dict[str, Path] = {}  # emulator S3 key of a code zip -> local folder it came from
+        self.dead_letter_queues: dict[str, str] = {}  # function name -> its async dead-letter queue
         self.pools: dict[str, WorkerPool] = {}
         self.pools_lock = threading.Lock()
         self.async_invokes = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
@@ -275,6 +276,7 @@ class LocalRuntime:
         stack = deploy(template, stack_name=stack_name, clients=self.client,
                        parameters={**LOCAL_PARAMETERS, **(parameters or {})}, cache_dir=self.state_dir / "artifacts")
         self.artifacts.update(stack.artifacts)
+        self.dead_letter_queues.update(stack.dead_letter_queues)
         if self.prewarm:
             self._prewarm(stack)
         self.start_pollers()
@@ -321,14 +323,26 @@ class LocalRuntime:
         return self.pool(function).invoke(event)
 
     def invoke_async(self, function: Any, event: Any) -> None:
+        """Lambda's asynchronous invocation: two retries, then the function's dead-letter queue."""
+        error: InvocationError | None = None
         for delay in (0.0, *ASYNC_RETRY_DELAYS):
             if self.stopping.wait(delay):
                 return
             try:
                 self.invoke(function, event)
                 return
-            except InvocationError as error:
-                logger.warning("async invocation of %s failed: %s", function.function_name, error)
+            except InvocationError as failed:
+                error = failed
+                logger.warning("async invocation of %s failed: %s", function.function_name, failed)
+        queue_url = self.dead_letter_queues.get(function.function_name)
+        if queue_url and error is not None:
+            self.client("sqs").send_message(
+                QueueUrl=queue_url, MessageBody=json.dumps(event),
+                MessageAttributes={
+                    "ErrorCode": {"DataType": "String", "StringValue": error.error.get("errorType", "Unhandled")},
+                    "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:1024] or "failed"},
+                },
+            )
 
     def reset_functions(self) -> None:
         """Forget warm workers, so that the next invocation reads the deployed configuration again."""
