@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from mediaflow.exceptions import MediaflowError
-from mediaflow.local.demo import demo_workflow_xml, is_workflow_finish, local_demo, sample_video
+from mediaflow.local.demo import check_demo_input, demo_workflow_xml, is_workflow_finish, local_demo, sample_video
 from mediaflow.media import SnapshotParams, TranscodeParams, probe, snapshot_args, transcode_args
 from mediaflow.templates import build_operation, operation_params
-from mediaflow.workflows import VIDEO_EXTS, Topology, parse_workflow_xml
+from mediaflow.workflows import Topology, parse_workflow_xml
 from mediaflow.xml import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,12 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mediaflow-bench-") as folder:
         work = Path(folder)
         if args.input:
-            video = args.input.resolve()
-            if not video.is_file():
-                parser.error(f"{video} is not a file")
-            if video.suffix.lower().lstrip(".") not in VIDEO_EXTS:
-                parser.error(f"{video.name}: the demo workflow triggers on video extensions only "
-                             f"({', '.join(sorted(VIDEO_EXTS))})")
+            try:
+                video = check_demo_input(args.input)
+            except MediaflowError as error:
+                parser.error(error.message)
         else:
             print(f"generating a {args.seconds} s 1280x720 test pattern ...", file=sys.stderr, flush=True)
             video = sample_video(FFMPEG, work / "sample.mp4", seconds=args.seconds)

@@ -8,6 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .exceptions import MediaflowError
+
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs)
@@ -74,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     again.set_defaults(func=redrive)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (RuntimeError, MediaflowError) as error:
+        print(f"mediaflow: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -191,7 +191,22 @@ def demo_workflow_xml(callback: str) -> str:
     return DEMO_WORKFLOW.format(prefix=UPLOAD_PREFIX, callback=callback)
 
 
+def check_demo_input(video: Path) -> Path:
+    """Refuse, before anything starts, an input the demo workflow would never run on."""
+    from ..exceptions import InvalidInputError
+    from ..workflows import VIDEO_EXTS
+
+    if not video.is_file():
+        raise InvalidInputError(f"{video} is not a file")
+    if video.suffix.lower().lstrip(".") not in VIDEO_EXTS:
+        raise InvalidInputError(f"{video.name}: the demo workflow triggers on video extensions only "
+                                f"({', '.join(sorted(VIDEO_EXTS))})")
+    return video.resolve()
+
+
 def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
+    if input_path is not None:
+        input_path = check_demo_input(input_path)
     with local_demo(template, port=port, say=lambda line: print(line, flush=True)) as demo:
         runtime, receiver, out_bucket = demo.runtime, demo.receiver, demo.out_bucket
         with tempfile.TemporaryDirectory() as folder:
@@ -201,13 +216,14 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
 
         last = ""
         deadline = time.monotonic() + timeout
+        trigger_deadline = time.monotonic() + 60  # the upload event should have made a run by then
         while not receiver.wait_for(lambda r: any(is_workflow_finish(x) for x in r), timeout=1.0):
             line, state = _run_status()
             if line != last:
                 print("  " + line, flush=True)
                 last = line
-            if time.monotonic() > deadline:
-                print(f"  no WorkflowFinish callback within {timeout:.0f}s")
+            if time.monotonic() > deadline or (state is None and time.monotonic() > trigger_deadline):
+                print(f"  no {'run was triggered' if state is None else 'WorkflowFinish callback'} in time")
                 break
         line, state = _run_status()
         print("  " + line)

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -215,6 +216,7 @@ class LocalRuntime:
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        _check_port_free(self.port)
         # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(self.port)
         self._patch_moto()
@@ -407,6 +409,19 @@ class LocalRuntime:
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
             )
+
+
+def _check_port_free(port: int) -> None:
+    """moto's threaded server waits forever if it cannot bind; say why instead."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise RuntimeError(
+                f"port {port} on 127.0.0.1 is in use ({error.strerror}): is another `mediaflow local up` "
+                "running? Stop it or choose another port with --port."
+            ) from None
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
