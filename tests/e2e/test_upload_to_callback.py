@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import xmltodict
 
 from mediaflow import workflows
-from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver
+from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish
 from mediaflow.media import probe
 from mediaflow.notify import verify
 from mediaflow.queues import bucket_secret, ensure_queues
@@ -26,7 +28,7 @@ def bind(bucket: str, prefix: str, callback: str) -> workflows.Workflow:
 
 
 def finished(received: list[dict]) -> bool:
-    return any(b"<EventName>WorkflowFinish</EventName>" in r["body"] for r in received)
+    return any(map(is_workflow_finish, received))
 
 
 def task_details(received: list[dict]) -> dict[str, dict]:
@@ -148,3 +150,40 @@ def test_callback_receiver_down_keeps_the_notification(local_stack, tmp_path: Pa
         assert sum(b"TaskFinish" in r["body"] for r in receiver.received) == 3
     finally:
         receiver.stop()
+
+
+def test_json_callbacks_when_the_rule_asks(local_stack, receiver, sample_video: Path) -> None:
+    bucket = local_stack.outputs["InputBucketName"]
+    body = DEMO_WORKFLOW.format(prefix="json/", callback=receiver.url).replace(
+        "<ResultFormat>XML</ResultFormat>", "<ResultFormat>JSON</ResultFormat>")
+    workflows.create_workflow(bucket, workflows.parse_workflow_xml(body))
+    local_stack.client("s3").upload_file(str(sample_video), bucket, "json/clip.mp4")
+
+    assert receiver.wait_for(lambda r: any(b'"WorkflowFinish"' in x["body"] for x in r), timeout=RUN_BUDGET)
+
+    bodies = [json.loads(r["body"]) for r in receiver.received]
+    assert all(r["headers"]["Content-Type"] == "application/json" for r in receiver.received)
+    tasks = [b["JobsDetail"] for b in bodies if b["EventName"] == "TaskFinish"]
+    assert sorted(t["Workflow"]["Name"] for t in tasks) == ["Snapshot_1", "Transcode_360", "Transcode_720"]
+    assert all(t["State"] == "Success" for t in tasks)
+    run = next(b["WorkflowExecution"] for b in bodies if b["EventName"] == "WorkflowFinish")
+    assert run["State"] == "Success" and len(run["Tasks"]) == 3
+
+
+def test_concurrent_uploads_each_run_once(local_stack, receiver, sample_video: Path) -> None:
+    """Several uploads at once: each gets its own run, all succeed, every output exists once."""
+    bucket, out_bucket = local_stack.outputs["InputBucketName"], local_stack.outputs["OutputBucketName"]
+    bind(bucket, "many/", receiver.url)
+    s3 = local_stack.client("s3")
+    keys = [f"many/clip{i}.mp4" for i in range(3)]
+    with ThreadPoolExecutor(len(keys)) as pool:
+        list(pool.map(lambda key: s3.upload_file(str(sample_video), bucket, key), keys))
+
+    assert receiver.wait_for(lambda r: sum(map(is_workflow_finish, r)) >= len(keys), timeout=RUN_BUDGET * 2)
+
+    runs = [xmltodict.parse(r["body"])["Response"]["WorkflowExecution"] for r in receiver.received if is_workflow_finish(r)]
+    assert sorted(run["Object"] for run in runs) == keys
+    assert all(run["State"] == "Success" for run in runs) and len({run["RunId"] for run in runs}) == len(keys)
+    names = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=out_bucket, Prefix="many/")["Contents"])
+    assert len(names) == len(keys) * 6  # two renditions and four snapshots each
+    assert_nothing_stuck(local_stack, bucket)
