@@ -346,13 +346,6 @@ class LocalRuntime:
                 },
             )
 
-    def reset_functions(self) -> None:
-        """Forget warm workers, so that the next invocation reads the deployed configuration again."""
-        with self.pools_lock:
-            for pool in self.pools.values():
-                pool.stop()
-            self.pools.clear()
-
     # ------------------------------------------------------------------ event source mappings
     def start_pollers(self) -> None:
         lambda_client = self.client("lambda")
