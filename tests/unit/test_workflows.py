@@ -83,35 +83,26 @@ def test_parse_workflow_xml_refuses_garbage() -> None:
         parse_workflow_xml("<Request><Other/></Request>")
 
 
-def test_snapshot_output_needs_number() -> None:
+def one_node(node_type: str, operation: dict) -> dict:
+    """A MediaWorkflow element with Start and one processing node."""
+    name = f"{node_type}_1"
+    return {"Name": "wf", "Topology": {"Dependencies": {"Start": name, name: "End"},
+                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
+                                                 name: {"Type": node_type, "Operation": operation}}}}
+
+
+@pytest.mark.parametrize(
+    ("node_type", "operation", "error"),
+    [
+        ("Snapshot", {"Output": {"Object": "snap.jpg"}}, "Number"),
+        ("SmartCover", {"Output": {"Object": "c-${Number}.jpg"}}, "SmartCover"),
+        ("Transcode", {"Transcode": {"Video": {"Width": "641"}}, "Output": {"Object": "out.${ext}"}}, "Transcode_1.*Width"),
+        ("Transcode", {"TemplateId": "t0" + "f" * 32, "Output": {"Object": "out.${ext}"}}, "does not exist"),
+        ("Transcode", {"Output": {}}, "Output.Object is required"),
+    ],
+)
+def test_bad_workflows_are_refused_before_anything_is_written(node_type: str, operation: dict, error: str) -> None:
     from mediaflow.workflows import create_workflow
 
-    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "Snapshot_1", "Snapshot_1": "End"},
-                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
-                                                 "Snapshot_1": {"Type": "Snapshot",
-                                                                "Operation": {"Output": {"Object": "snap.jpg"}}}}}}
-    with pytest.raises(InvalidInputError, match="Number"):
-        create_workflow("bucket", spec)  # refused before anything is written
-
-
-def test_unsupported_node_type_is_refused() -> None:
-    from mediaflow.workflows import create_workflow
-
-    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "SmartCover_1", "SmartCover_1": "End"},
-                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
-                                                 "SmartCover_1": {"Type": "SmartCover",
-                                                                  "Operation": {"Output": {"Object": "c-${Number}.jpg"}}}}}}
-    with pytest.raises(InvalidInputError, match="SmartCover"):
-        create_workflow("bucket", spec)
-
-
-def test_node_parameters_are_checked_when_the_workflow_is_created() -> None:
-    from mediaflow.workflows import create_workflow
-
-    spec = {"Name": "wf", "Topology": {"Dependencies": {"Start": "Transcode_1", "Transcode_1": "End"},
-                                       "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": ""}},
-                                                 "Transcode_1": {"Type": "Transcode", "Operation": {
-                                                     "Transcode": {"Video": {"Width": "641"}},
-                                                     "Output": {"Object": "out.${ext}"}}}}}}
-    with pytest.raises(InvalidInputError, match="Transcode_1.*Width"):
-        create_workflow("bucket", spec)
+    with pytest.raises(InvalidInputError, match=error):
+        create_workflow("bucket", one_node(node_type, operation))  # no table is configured: nothing was written
