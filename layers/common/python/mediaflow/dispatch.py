@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 from pydantic import BaseModel, Field
 
 from . import aws, config, ids, store
+from .jobs import job_key
 from .models import CosHeader, Execution, Job, JobInput, WorkflowRef
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
 from .templates import build_operation
@@ -58,13 +59,11 @@ class S3Event(BaseModel):
     Records: list[S3Record] = Field(default_factory=list)
 
 
-
-
 def _cos_headers(record: S3Record) -> list[CosHeader]:
     """What CI puts in Input.CosHeaders for workflow-triggered jobs: the object's headers and the event."""
     head = aws.client("s3").head_object(Bucket=record.s3.bucket.name, Key=record.key)
     headers = [CosHeader(Key="Content-Type", Value=head.get("ContentType", "")),
-               CosHeader(Key="EventName", Value=f"cos:{record.eventName}" if not record.eventName.startswith("cos:") else record.eventName),
+               CosHeader(Key="EventName", Value=f"cos:{record.eventName}"),
                CosHeader(Key="Size", Value=str(head.get("ContentLength", record.s3.object.size or 0)))]
     headers += [CosHeader(Key=f"x-cos-meta-{k}", Value=v) for k, v in sorted(head.get("Metadata", {}).items())]
     return headers
@@ -77,6 +76,7 @@ def start_run(workflow: Workflow, record: S3Record, *, media_queue_url: str, out
     run_id = ids.stable_id(ids.RUN, bucket, key, record.version_token, workflow.WorkflowId)
     existing = store.get(*exec_key(run_id), Execution)
     if existing is not None:
+        # A repeated event: the ticket goes again in case the first delivery stopped before sending it.
         send_ticket(media_queue_url, existing[0].queue_id)
         return run_id
     queues = ensure_queues(bucket)
@@ -96,14 +96,13 @@ def start_run(workflow: Workflow, record: S3Record, *, media_queue_url: str, out
             Workflow=WorkflowRef(RunId=run_id, WorkflowId=workflow.WorkflowId, WorkflowName=workflow.Name, Name=name),
             execution_id=run_id, notify=notify,
         )
-        store.put_new(f"JOB#{job.JobId}", "JOB", job)
+        store.put_new(*job_key(job.JobId), job)
         job_ids.append(job.JobId)
     execution = Execution(
         id=run_id, queue_id=queue.QueueId, bucket=bucket, job_ids=job_ids, created=created,
         workflow_id=workflow.WorkflowId, workflow_name=workflow.Name, object=key, notify=notify,
     )
     enqueue(execution)
-    # Sent even when the run was queued by an earlier delivery that stopped before its ticket.
     send_ticket(media_queue_url, queue.QueueId)
     return run_id
 
