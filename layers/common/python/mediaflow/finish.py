@@ -53,14 +53,14 @@ class Notification(BaseModel):
 
 
 
-def _media_result(results: list[UnitResult]) -> dict[str, Any] | None:
+def _media_result(results: list[UnitResult], region: str | None) -> dict[str, Any] | None:
     outputs = [o for r in results for o in r.outputs]
     if not outputs:
         return None
     return {
         "OutputFile": {
             "Bucket": outputs[0].bucket,
-            "Region": None,
+            "Region": region,
             "ObjectPrefix": "",
             "ObjectName": [o.key for o in outputs],
             "Md5Info": [{"Md5": o.md5, "ObjectName": o.key} for o in outputs],
@@ -78,10 +78,7 @@ def _apply_results(job: Job, results: list[UnitResult], ended: Any) -> None:
         job.State, job.Code, job.Message = "Failed", failed.code, failed.message
     else:
         job.State, job.Code, job.Message, job.Progress = "Success", "Success", "", 100
-        media_result = _media_result(results)
-        if media_result:
-            media_result["OutputFile"]["Region"] = job.Operation.Output.Region
-        job.Operation.MediaResult = media_result
+        job.Operation.MediaResult = _media_result(results, job.Operation.Output.Region)
         job.Operation.MediaInfo = next((r.media_info for r in results if r.media_info), None)
     job.EndTime = ended
 
