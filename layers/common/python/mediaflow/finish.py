@@ -51,8 +51,6 @@ class Notification(BaseModel):
     body: str
 
 
-
-
 def _media_result(results: list[UnitResult], region: str | None) -> dict[str, Any] | None:
     outputs = [o for r in results for o in r.outputs]
     if not outputs:

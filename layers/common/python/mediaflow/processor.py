@@ -17,8 +17,6 @@ class Ticket(BaseModel):
     queue_id: str
 
 
-
-
 def start_next(ticket: Ticket, *, state_machine_arn: str) -> list[str]:
     started = []
     for execution in claim_next(ticket.queue_id):

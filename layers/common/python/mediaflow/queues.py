@@ -29,8 +29,6 @@ WAITING = "WAITING"
 MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
 
 
-
-
 def queue_key(queue_id: str) -> tuple[str, str]:
     return f"QUEUE#{queue_id}", "QUEUE"
 
@@ -42,6 +40,16 @@ def exec_key(execution_id: str) -> tuple[str, str]:
 def priority_rank(priority: int) -> str:
     """Sort key part: a higher priority sorts first. Covers JobLevel 0..2 and TasksPriority -10..10."""
     return f"{50 - max(-10, min(10, priority)):02d}"
+
+
+def backlog_keys(execution: Execution) -> dict[str, str]:
+    """Where a waiting execution sits in its queue's order: priority rank, then sequence."""
+    return {"gsi1pk": waiting_key(execution.queue_id),
+            "gsi1sk": f"{priority_rank(execution.priority)}#{execution.seq:012d}"}
+
+
+def waiting_key(queue_id: str) -> str:
+    return f"QUEUE#{queue_id}#{WAITING}"
 
 
 def ensure_queues(bucket: str) -> dict[Feature, Queue]:
@@ -89,9 +97,7 @@ def enqueue(execution: Execution) -> bool:
     """Put an execution in its queue's ordered backlog. False if it was already there (a repeat)."""
     execution.seq = store.add_counter(*queue_key(execution.queue_id), "seq", 1)
     return store.put_new(
-        *exec_key(execution.id), execution, state=execution.state,
-        gsi1pk=f"QUEUE#{execution.queue_id}#{WAITING}",
-        gsi1sk=f"{priority_rank(execution.priority)}#{execution.seq:012d}",
+        *exec_key(execution.id), execution, state=execution.state, **backlog_keys(execution)
     )
 
 
@@ -103,7 +109,7 @@ def send_ticket(queue_url: str, queue_id: str) -> None:
 
 
 def waiting(queue_id: str, limit: int | None = None) -> list[Execution]:
-    return store.query_index(f"QUEUE#{queue_id}#{WAITING}", Execution, limit=limit)
+    return store.query_index(waiting_key(queue_id), Execution, limit=limit)
 
 
 def _take_slot(queue: Queue) -> bool:
@@ -145,9 +151,7 @@ def unclaim(execution: Execution) -> None:
     def back(doc: Execution) -> None:
         doc.state, doc.started = "Submitted", None
 
-    store.mutate(*exec_key(execution.id), Execution, back, state="Submitted",
-                 gsi1pk=f"QUEUE#{execution.queue_id}#{WAITING}",
-                 gsi1sk=f"{priority_rank(execution.priority)}#{execution.seq:012d}")
+    store.mutate(*exec_key(execution.id), Execution, back, state="Submitted", **backlog_keys(execution))
 
 
 def claim_next(queue_id: str) -> list[Execution]:

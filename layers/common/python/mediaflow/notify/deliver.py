@@ -34,8 +34,6 @@ class DeliverySettings:
         return min(SQS_MAX_VISIBILITY, self.retry_seconds[min(attempt, len(self.retry_seconds)) - 1])
 
 
-
-
 def deliver(notification: Notification, settings: DeliverySettings) -> int:
     rule = notification.rule
     if rule.Type != "Url" or not rule.Url:
