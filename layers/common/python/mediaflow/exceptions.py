@@ -24,6 +24,12 @@ class NotFoundError(MediaflowError):
     code = "ResourceNotFound"
 
 
+class AccessDeniedError(MediaflowError):
+    """The request is unsigned, wrongly signed or expired; nothing it asked for is done."""
+
+    code = "AccessDenied"
+
+
 class MediaError(MediaflowError):
     """The media file could not be processed (corrupt, unsupported, hostile, too long)."""
 

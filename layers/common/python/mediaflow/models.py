@@ -173,10 +173,11 @@ class UnitSpec(Model):
 
     execution_id: str
     job_id: str
-    kind: Literal["transcode", "snapshot"]
+    kind: Literal["transcode", "snapshot", "animation"]
     index: int = 0
     input: ObjectRef
     output: ObjectRef  # for snapshots, `key` holds ${Number} for the image index
+    sprite_output: ObjectRef | None = None  # sprite sheets of a snapshot unit, `key` with ${Number}
     params: dict[str, Any]
     duration: float
     units_of_job: int = 1
