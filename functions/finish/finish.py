@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from mediaflow.config import setting
-from mediaflow.finish import StepError, finish
+from mediaflow.finish import StepError, finish, record_results
 from mediaflow.models import UnitResult
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
@@ -15,6 +15,7 @@ class FinishRequest(BaseModel):
     execution_id: str
     results: list[UnitResult] | None = None
     error: StepError | None = None
+    stage: int | None = None  # set when a stage's results are recorded before the next stage runs
 
 
 @logger.inject_lambda_context
@@ -22,6 +23,8 @@ class FinishRequest(BaseModel):
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     request = FinishRequest.model_validate(event)
+    if request.stage is not None:
+        return record_results(request.execution_id, request.results or [])
     outcome = finish(request.execution_id, results=request.results, error=request.error,
                      notify_queue_url=NOTIFY_QUEUE_URL, media_queue_url=MEDIA_QUEUE_URL)
     metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=sum(s == "Success" for s in outcome["jobs"].values()))

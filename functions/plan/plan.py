@@ -8,10 +8,12 @@ from mediaflow.planner import plan
 
 class PlanRequest(BaseModel):
     execution_id: str
+    stage: int = 0
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
-    return plan(PlanRequest.model_validate(event).execution_id)
+    request = PlanRequest.model_validate(event)
+    return plan(request.execution_id, request.stage)

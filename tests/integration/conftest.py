@@ -25,7 +25,13 @@ def _clients(service: str) -> object:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack_parameters() -> dict[str, str]:
+    """Template parameters of the `stack` fixture; a test module overrides this fixture to change them."""
+    return {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1", "NotifyMaxReceiveCount": "3"}
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> Iterator[Stack]:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -37,8 +43,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setattr(sqs_models.Queue, "lambda_event_source_mappings", NO_INLINE_MAPPINGS, raising=False)
     with mock_aws():
         deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
-                          parameters={"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1",
-                                      "NotifyMaxReceiveCount": "3"},
+                          parameters=stack_parameters,
                           cache_dir=ROOT / ".mediaflow" / "artifacts")
         outputs = deployed.outputs
         env = {
@@ -53,6 +58,11 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
             "POWERTOOLS_SERVICE_NAME": "mediaflow",
+            # the API function's settings
+            "INPUT_BUCKET": outputs["InputBucketName"],
+            "ACCESS_KEYS_SECRET_ARN": outputs["AccessKeysSecretArn"],
+            "SPEECH_QUEUE_URL": outputs["SpeechQueueUrl"],
+            "DOC_QUEUE_URL": outputs["DocQueueUrl"],
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
@@ -20,10 +22,19 @@ def local_up(args: argparse.Namespace) -> int:
 
     runtime = LocalRuntime(port=args.port).start()
     stack = runtime.up(Path(args.template), stack_name=args.stack, parameters=_parameters(args.parameter))
-    print(f"mediaflow local stack {stack.name!r} is up; AWS endpoint {runtime.endpoint}")
-    for key, value in sorted(stack.outputs.items()):
-        print(f"  {key:<26} {value}")
-    print("logs of each function: .mediaflow/logs/; Ctrl-C stops", flush=True)
+    # A local developer stack: the key pair is printed, and kept in .mediaflow/api.json for tools.
+    key_id, secret_key = runtime.access_keys(stack, os.environ.get("MEDIAFLOW_ACCESS_KEY_ID"),
+                                             os.environ.get("MEDIAFLOW_SECRET_ACCESS_KEY"))
+    api = runtime.start_api(stack, port=args.api_port)
+    state = runtime.state_dir / "api.json"
+    state.write_text(json.dumps({"url": api.url, "SecretId": key_id, "SecretKey": secret_key}))
+    state.chmod(0o600)
+    lines = [f"mediaflow local stack {stack.name!r} is up; AWS endpoint {runtime.endpoint}",
+             f"  API {api.url} (COS CI XML; MPS JSON at POST / with X-TC-Action; path style /buckets/<bucket>/...)",
+             f"  SecretId  {key_id}", f"  SecretKey {secret_key}"]
+    lines += [f"  {key:<26} {value}" for key, value in sorted(stack.outputs.items())]
+    lines.append(f"logs of each function: {runtime.log_dir}/; keys and API URL: {state}; Ctrl-C stops")
+    print("\n".join(lines), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -31,6 +42,13 @@ def local_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     runtime.stop()
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    from .api.app import openapi_document
+
+    print(json.dumps(json.loads(openapi_document()), indent=2))
     return 0
 
 
@@ -62,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--stack", default="mediaflow")
     up.add_argument("--template", default="template.yaml")
     up.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
+    up.add_argument("--api-port", type=int, default=4567, help="port of the HTTP API on 127.0.0.1 (0: any free port)")
     up.set_defaults(func=local_up)
+
+    document = commands.add_parser("openapi", help="print the API's OpenAPI document (docs/openapi.json)")
+    document.set_defaults(func=openapi)
 
     run = commands.add_parser("demo", help="upload a video to the local stack and follow it to the callback")
     run.add_argument("--input", help="a video file (default: a generated test pattern)")

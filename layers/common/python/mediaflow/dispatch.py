@@ -7,13 +7,15 @@ a repeated event finds its records already there and creates nothing new.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 from urllib.parse import unquote_plus
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from . import aws, config, ids, store
-from .jobs import job_key
+from .exceptions import NotFoundError
+from .jobs import created_key, put_job
 from .models import CosHeader, Execution, Job, JobInput, WorkflowRef
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
 from .templates import build_operation
@@ -59,21 +61,27 @@ class S3Event(BaseModel):
     Records: list[S3Record] = Field(default_factory=list)
 
 
-def _cos_headers(record: S3Record) -> list[CosHeader]:
+def cos_headers(bucket: str, key: str, event_name: str, size: int | None = None) -> list[CosHeader]:
     """What CI puts in Input.CosHeaders for workflow-triggered jobs: the object's headers and the event."""
-    head = aws.client("s3").head_object(Bucket=record.s3.bucket.name, Key=record.key)
+    try:
+        head = aws.client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        raise NotFoundError(f"object {key} does not exist in bucket {bucket}") from error
     headers = [CosHeader(Key="Content-Type", Value=head.get("ContentType", "")),
-               CosHeader(Key="EventName", Value=f"cos:{record.eventName}"),
-               CosHeader(Key="Size", Value=str(head.get("ContentLength", record.s3.object.size or 0)))]
+               CosHeader(Key="EventName", Value=f"cos:{event_name}"),
+               CosHeader(Key="Size", Value=str(head.get("ContentLength", size or 0)))]
     headers += [CosHeader(Key=f"x-cos-meta-{k}", Value=v) for k, v in sorted(head.get("Metadata", {}).items())]
     return headers
 
 
-def start_run(workflow: Workflow, record: S3Record, *, media_queue_url: str, output_bucket: str) -> str:
-    """Create (or find again) the run of `workflow` on the uploaded object and queue it."""
-    bucket, key = record.s3.bucket.name, record.key
-    region = record.awsRegion or config.region()
-    run_id = ids.stable_id(ids.RUN, bucket, key, record.version_token, workflow.WorkflowId)
+def run_listing(workflow_id: str, run_id: str, created: datetime) -> dict[str, str]:
+    return {"gsi2pk": f"WORKFLOW#{workflow_id}#RUNS", "gsi2sk": created_key(created, run_id)}
+
+
+def start_run(workflow: Workflow, bucket: str, key: str, *, run_id: str, region: str, headers: list[CosHeader],
+              media_queue_url: str, output_bucket: str) -> str:
+    """Create (or find again) a run of `workflow` on an object and queue it: one job per node,
+    each knowing its stage and the node whose output it takes."""
     existing = store.get(*exec_key(run_id), Execution)
     if existing is not None:
         # A repeated event: the ticket goes again in case the first delivery stopped before sending it.
@@ -83,28 +91,49 @@ def start_run(workflow: Workflow, record: S3Record, *, media_queue_url: str, out
     start = workflow.start
     queue = next((q for q in queues.values() if q.QueueId == start.QueueId), queues["media"])
     notify = start.notify or queue.NotifyConfig
-    job_input = JobInput(BucketId=bucket, Object=key, Region=region, CosHeaders=_cos_headers(record))
+    job_input = JobInput(BucketId=bucket, Object=key, Region=region, CosHeaders=headers)
     created = now()
-    job_ids = []
-    for name in workflow.Topology.ordered_nodes():
-        node = workflow.Topology.Nodes[name]
-        job = Job(
-            JobId=ids.stable_id(ids.JOB, run_id, name), Tag=node.Type,
+    topology = workflow.Topology
+    stages = topology.stages()
+    job_ids = {name: ids.stable_id(ids.JOB, run_id, name) for name in stages}
+    for name, stage in stages.items():
+        node = topology.Nodes[name]
+        before = topology.predecessor(name)
+        put_job(Job(
+            JobId=job_ids[name], Tag=node.Type,
             State="Pause" if queue.State == "Paused" else "Submitted",
             CreationTime=created, QueueId=queue.QueueId, Input=job_input,
             Operation=build_operation(node.Type, node.Operation or {}, default_bucket=output_bucket, default_region=region),
             Workflow=WorkflowRef(RunId=run_id, WorkflowId=workflow.WorkflowId, WorkflowName=workflow.Name, Name=name),
-            execution_id=run_id, notify=notify,
-        )
-        store.put_new(*job_key(job.JobId), job)
-        job_ids.append(job.JobId)
+            execution_id=run_id, notify=notify, stage=stage, after=job_ids[before] if before else None,
+        ))
     execution = Execution(
-        id=run_id, queue_id=queue.QueueId, bucket=bucket, job_ids=job_ids, created=created,
+        id=run_id, queue_id=queue.QueueId, bucket=bucket, job_ids=list(job_ids.values()), created=created,
         workflow_id=workflow.WorkflowId, workflow_name=workflow.Name, object=key, notify=notify,
+        stages=max(stages.values()) + 1,
     )
-    enqueue(execution)
+    enqueue(execution, **run_listing(workflow.WorkflowId, run_id, created))
     send_ticket(media_queue_url, queue.QueueId)
     return run_id
+
+
+def run_upload(workflow: Workflow, record: S3Record, *, media_queue_url: str, output_bucket: str) -> str:
+    """The run of `workflow` on an uploaded object; its id comes from the object's version."""
+    bucket, key = record.s3.bucket.name, record.key
+    run_id = ids.stable_id(ids.RUN, bucket, key, record.version_token, workflow.WorkflowId)
+    if store.get(*exec_key(run_id), Execution) is None:
+        headers = cos_headers(bucket, key, record.eventName, record.s3.object.size)
+    else:
+        headers = []  # a repeat: start_run only sends the ticket again
+    return start_run(workflow, bucket, key, run_id=run_id, region=record.awsRegion or config.region(), headers=headers,
+                     media_queue_url=media_queue_url, output_bucket=output_bucket)
+
+
+def trigger(workflow: Workflow, key: str, *, media_queue_url: str, output_bucket: str) -> str:
+    """TriggerWorkflow: run a workflow by hand on an object already in its bucket (a new run each time)."""
+    headers = cos_headers(workflow.BucketId, key, "ObjectCreated:Trigger")
+    return start_run(workflow, workflow.BucketId, key, run_id=ids.new_id(ids.RUN), region=config.region(),
+                     headers=headers, media_queue_url=media_queue_url, output_bucket=output_bucket)
 
 
 def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str) -> list[str]:
@@ -114,5 +143,5 @@ def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str) -> lis
         if not record.eventName.startswith("ObjectCreated"):
             continue
         for workflow in matching_workflows(record.s3.bucket.name, record.key):
-            run_ids.append(start_run(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket))
+            run_ids.append(run_upload(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket))
     return run_ids

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import aws, ids, store
+from . import aws, ids, mps, store
 from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
 from .models import FINAL_STATES, Execution, Job, NotifyConfig, UnitResult
@@ -87,6 +87,12 @@ def _fail(job: Job, code: str, message: str, ended: Any) -> None:
 
 
 def _notifications(execution: Execution, jobs: list[Job]) -> list[Notification]:
+    if execution.task is not None:  # a ProcessMedia task tells its end the MPS way, in one event
+        rule = execution.notify
+        if not rule or rule.State != "On":
+            return []
+        body = json.dumps(mps.task_event(execution, jobs, execution.task), ensure_ascii=False)
+        return [_notification(execution, execution.id, "WorkflowTask", rule, body)]
     out = []
     for job in jobs:
         rule = job.notify
@@ -134,6 +140,17 @@ def _release_once(execution: Execution, media_queue_url: str) -> None:
         raise
     release_slot(execution.queue_id)
     send_ticket(media_queue_url, execution.queue_id)
+
+
+def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, Any]:
+    """Record the outcome of one stage's jobs, so that the next stage can read their outputs."""
+    ended = now()
+    by_job: dict[str, list[UnitResult]] = defaultdict(list)
+    for result in results:
+        by_job[result.job_id].append(result)
+    for job_id, job_results in by_job.items():
+        update_job(job_id, lambda job, rs=job_results: _apply_results(job, rs, ended))
+    return {"recorded": sorted(by_job)}
 
 
 def finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from . import store
 from .models import FINAL_STATES, Execution, Job
@@ -11,6 +12,17 @@ from .queues import exec_key
 
 def job_key(job_id: str) -> tuple[str, str]:
     return f"JOB#{job_id}", "JOB"
+
+
+def created_key(created: datetime, record_id: str) -> str:
+    """The gsi2 sort key: creation time (UTC, sortable) then id."""
+    return f"{created.astimezone(timezone.utc):%Y%m%dT%H%M%S}#{record_id}"
+
+
+def put_job(job: Job) -> bool:
+    """Store a new job, listed by its bucket in creation order. False if it existed (a repeat)."""
+    return store.put_new(*job_key(job.JobId), job, gsi2pk=f"BUCKET#{job.Input.BucketId}#JOBS",
+                         gsi2sk=created_key(job.CreationTime, job.JobId))
 
 
 def get_job(job_id: str) -> Job | None:
@@ -35,9 +47,47 @@ def update_execution(execution_id: str, change: Callable[[Execution], None], **a
 
 
 def set_running(execution: Execution) -> None:
+    """The execution started: its first stage's jobs run now; later stages' jobs start when planned."""
     for job_id in execution.job_ids:
         def running(job: Job) -> None:
-            if job.State not in FINAL_STATES:
+            if job.State not in FINAL_STATES and job.stage == 0:
                 job.State, job.StartTime = "Running", job.StartTime or execution.started
 
         update_job(job_id, running)
+
+
+def start_job(job_id: str, started: datetime) -> None:
+    def running(job: Job) -> None:
+        if job.State not in FINAL_STATES:
+            job.State, job.StartTime = "Running", job.StartTime or started
+
+    update_job(job_id, running)
+
+
+def describe_jobs(bucket: str, job_ids: list[str]) -> tuple[list[Job], list[str]]:
+    """The jobs of a bucket among `job_ids`, and the ids that name none (NonExistJobIds)."""
+    found, missing = [], []
+    for job_id in job_ids:
+        job = get_job(job_id)
+        if job is None or job.Input.BucketId != bucket:
+            missing.append(job_id)
+        else:
+            found.append(job)
+    return found, missing
+
+
+def list_jobs(bucket: str, *, tag: str | None = None, queue_id: str | None = None, workflow_id: str | None = None,
+              input_object: str | None = None, states: set[str] | None = None, start: datetime | None = None,
+              end: datetime | None = None, newest_first: bool = True, size: int = 10,
+              next_token: str | None = None) -> store.Page[Job]:
+    """DescribeMediaJobs: a bucket's jobs in creation order, filtered, one page at a time."""
+    low = created_key(start, "") if start else "0"
+    high = created_key(end, "~") if end else "~"
+
+    def keep(job: Job) -> bool:
+        return ((not tag or job.Tag == tag) and (not queue_id or job.QueueId == queue_id)
+                and (not workflow_id or (job.Workflow is not None and job.Workflow.WorkflowId == workflow_id))
+                and (not input_object or job.Input.Object == input_object) and (not states or job.State in states))
+
+    return store.query_page("gsi2", f"BUCKET#{bucket}#JOBS", Job, size=size, ascending=not newest_first,
+                            after=next_token, between=(low, high), keep=keep)

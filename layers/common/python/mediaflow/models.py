@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .media.params import SnapshotParams, TranscodeParams
+from .media.params import AnimationParams, SnapshotParams, TranscodeParams
 
 JobState = Literal["Submitted", "Running", "Success", "Failed", "Pause", "Cancel"]
 FINAL_STATES = ("Success", "Failed", "Cancel")
@@ -87,9 +87,10 @@ class Operation(Model):
     TemplateName: str | None = None
     Transcode: TranscodeParams | None = None
     Snapshot: SnapshotParams | None = None
+    Animation: AnimationParams | None = None
     Output: OutputSpec
-    UserData: str | None = None
-    JobLevel: int = 0
+    UserData: str | None = Field(None, max_length=1024, pattern=r"^[\x20-\x7e]*$")
+    JobLevel: int = Field(0, ge=0, le=2)
     MediaInfo: dict[str, Any] | None = None
     MediaResult: dict[str, Any] | None = None
 
@@ -118,6 +119,8 @@ class Job(Model):
     # internal
     execution_id: str
     notify: NotifyConfig | None = None
+    stage: int = 0  # a workflow node runs after the nodes of lower stages
+    after: str | None = None  # the job whose output is this job's input (a node's predecessor)
 
 
 # ------------------------------------------------------------------ executions (what a queue orders)
@@ -141,7 +144,10 @@ class Execution(Model):
     object: str | None = None
     notify: NotifyConfig | None = None
     units_total: int = 0
+    stage_units: dict[int, int] = Field(default_factory=dict)
     notified: bool = False  # the outcome's notifications are queued (set after they are)
+    stages: int = 1
+    task: dict[str, Any] | None = None  # ProcessMedia tasks: what DescribeTaskDetail needs besides the jobs
 
 
 # ------------------------------------------------------------------ queues

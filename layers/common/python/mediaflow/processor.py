@@ -23,7 +23,7 @@ def start_next(ticket: Ticket, *, state_machine_arn: str) -> list[str]:
         try:
             aws.client("stepfunctions").start_execution(
                 stateMachineArn=state_machine_arn, name=execution.id,
-                input=json.dumps({"execution_id": execution.id}),
+                input=json.dumps({"execution_id": execution.id, "stage": 0}),
             )
         except aws.client("stepfunctions").exceptions.ExecutionAlreadyExists:
             pass  # started by an earlier delivery of this ticket

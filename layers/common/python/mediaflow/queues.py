@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import Field, ValidationError, field_validator
 
 from . import aws, ids, store
-from .models import Execution, Model, Queue
+from .exceptions import InvalidInputError, NotFoundError
+from .models import Execution, Model, NotifyConfig, Queue
 from .notify.signing import new_secret
 from .times import now
 
@@ -93,11 +95,13 @@ def get_queue(queue_id: str) -> Queue:
     return store.must_get(*queue_key(queue_id), Queue)[0]
 
 
-def enqueue(execution: Execution) -> bool:
-    """Put an execution in its queue's ordered backlog. False if it was already there (a repeat)."""
+def enqueue(execution: Execution, **listing: str) -> bool:
+    """Put an execution in its queue's ordered backlog. False if it was already there (a repeat).
+
+    `listing` gives the gsi2 keys under which the execution is listed (runs of a workflow, tasks)."""
     execution.seq = store.add_counter(*queue_key(execution.queue_id), "seq", 1)
     return store.put_new(
-        *exec_key(execution.id), execution, state=execution.state, **backlog_keys(execution)
+        *exec_key(execution.id), execution, state=execution.state, **backlog_keys(execution), **listing
     )
 
 
@@ -172,3 +176,76 @@ def claim_next(queue_id: str) -> list[Execution]:
             continue
         claimed.append(execution)
     return claimed
+
+
+# ------------------------------------------------------------------ the API's view of queues
+_Rule = NotifyConfig  # the field below shares the type's name
+
+
+class QueueUpdate(Model):
+    """The <Request> of UpdateMediaQueue (and its speech and doc twins)."""
+
+    Name: str = Field(min_length=1, max_length=128)
+    State: Literal["Active", "Paused"]
+    NotifyConfig: _Rule | None = None
+    MaxConcurrent: int | None = Field(None, ge=1, le=1000)
+
+    @field_validator("NotifyConfig", "MaxConcurrent", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if value in ("", {}) else value
+
+
+def list_queues(bucket: str, feature: Feature, *, queue_ids: list[str] | None = None,
+                state: str | None = None) -> tuple[list[Queue], list[str]]:
+    """A bucket's queue of one feature (created on first use), filtered; and the unknown ids asked for."""
+    queue = ensure_queues(bucket)[feature]
+    missing = [q for q in queue_ids or [] if q != queue.QueueId]
+    keep = (not queue_ids or queue.QueueId in queue_ids) and state in (None, "", "All", queue.State)
+    return ([queue] if keep else []), missing
+
+
+def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, Any], *, queue_url: str) -> Queue:
+    """Rename, pause/resume or change the callback rule of a queue. Pausing holds the waiting jobs
+    (State Pause); resuming releases them in their order."""
+    try:
+        update = QueueUpdate.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from error
+    rule = update.NotifyConfig
+    if rule and rule.State == "On" and rule.Type == "Url" and not rule.Url:
+        raise InvalidInputError("NotifyConfig.Url is required when the callback is On and of Type Url")
+    if rule and rule.State == "On" and rule.Type == "TDMQ" and not rule.MqName:
+        raise InvalidInputError("NotifyConfig.MqName is required when the callback is of Type TDMQ")
+    queue = ensure_queues(bucket)[feature]
+    if queue.QueueId != queue_id:
+        raise NotFoundError(f"queue {queue_id} does not exist")
+
+    def change(doc: Queue) -> None:
+        doc.Name, doc.State, doc.UpdateTime = update.Name, update.State, now()
+        if rule is not None:
+            doc.NotifyConfig = rule
+        if update.MaxConcurrent is not None:
+            doc.MaxConcurrent = update.MaxConcurrent
+
+    updated = store.mutate(*queue_key(queue_id), Queue, change)
+    if updated.State != queue.State:
+        _show_waiting_as("Pause" if updated.State == "Paused" else "Submitted", queue_id)
+    if updated.State == "Active":
+        send_ticket(queue_url, queue_id)  # whatever waits may start now, in order
+    return updated
+
+
+def _show_waiting_as(state: Literal["Pause", "Submitted"], queue_id: str) -> None:
+    """Waiting jobs show State Pause while their queue is paused, Submitted otherwise."""
+    from .jobs import update_job  # jobs imports this module
+
+    other = "Submitted" if state == "Pause" else "Pause"
+    def show(job: Any) -> None:
+        if job.State == other:
+            job.State = state
+
+    for execution in waiting(queue_id):
+        for job_id in execution.job_ids:
+            update_job(job_id, show)

@@ -9,22 +9,30 @@ Keys (pk / sk, and the gsi1 index for "X of Y" lookups):
 | job       | JOB#<id>          | JOB       |                             |                         |
 | execution | EXEC#<id>         | EXEC      | QUEUE#<id>#WAITING (waiting)| <priority rank>#<seq>   |
 | bucket    | BUCKET#<bucket>   | CONFIG    |                             |                         |
+| template  | TEMPLATE#<id>     | TEMPLATE  | BUCKET#<bucket>#TEMPLATE    | <id>                    |
+| session   | SESSION#<id>      | SESSION   |                             |                         |
+
+A second index, gsi2, lists records in creation order: jobs by bucket (gsi2pk BUCKET#<bucket>#JOBS),
+workflow runs by workflow (WORKFLOW#<id>#RUNS) and ProcessMedia tasks by bucket (BUCKET#<bucket>#TASKS);
+gsi2sk is the creation time (UTC, sortable) and the id.
 
 Documents carry a `version` that every write checks, so concurrent writers never lose updates.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from . import aws, config
-from .exceptions import NotFoundError, TransientError
+from .exceptions import InvalidInputError, NotFoundError, TransientError
 
 M = TypeVar("M", bound=BaseModel)
 INDEX = "gsi1"
@@ -125,6 +133,53 @@ def query_index(gsi1pk: str, model: type[M], *, limit: int | None = None) -> lis
         if "LastEvaluatedKey" not in page or (limit and len(docs) >= limit):
             return docs
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass
+class Page(Generic[M]):
+    items: list[M]
+    next_token: str  # "" when there is nothing more
+
+
+def query_page(index: str, pk: str, model: type[M], *, size: int, ascending: bool = True, after: str | None = None,
+               between: tuple[str, str] | None = None, keep: Callable[[M], bool] = lambda _: True) -> Page[M]:
+    """One page of an index partition in sort-key order, filtered by `keep`; the token resumes after
+    the last record returned. Filtering happens here, so a page is full unless the partition ends."""
+    key = Key(f"{index}pk").eq(pk)
+    if between:
+        key = key & Key(f"{index}sk").between(*between)
+    kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": key, "ScanIndexForward": ascending,
+                              "Limit": max(size, 25)}
+    if after:
+        kwargs["ExclusiveStartKey"] = _resume_key(index, pk, after)
+    found: list[tuple[M, str]] = []
+    while True:
+        page = table().query(**kwargs)
+        for item in page["Items"]:
+            doc = model.model_validate_json(item["doc"])
+            if keep(doc):
+                found.append((doc, _token(item[f"{index}sk"], item["pk"], item["sk"])))
+            if len(found) > size:
+                return Page([d for d, _ in found[:size]], found[size - 1][1])
+        if "LastEvaluatedKey" not in page:
+            return Page([d for d, _ in found], "")
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _token(*parts: str) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode()
+
+
+def _resume_key(index: str, pk: str, token: str) -> dict[str, str]:
+    try:
+        index_sk, item_pk, item_sk = base64.urlsafe_b64decode(token.encode()).decode().split("\x1f")
+    except ValueError as error:
+        raise InvalidInputError("nextToken is not a token this service returned") from error
+    return {"pk": item_pk, "sk": item_sk, f"{index}pk": pk, f"{index}sk": index_sk}
+
+
+def delete(pk: str, sk: str) -> None:
+    table().delete_item(Key={"pk": pk, "sk": sk})
 
 
 def add_counter(pk: str, sk: str, name: str, amount: int) -> int:

@@ -4,6 +4,7 @@ and the rules that decide whether an uploaded object triggers one."""
 from __future__ import annotations
 
 import posixpath
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,7 +12,7 @@ import xmltodict
 from pydantic import ValidationError, field_validator
 
 from . import ids, store
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, NotFoundError
 from .models import Model, NotifyConfig
 from .templates import build_operation
 from .times import now
@@ -21,7 +22,8 @@ VIDEO_EXTS = frozenset(
 )
 AUDIO_EXTS = frozenset("mp3 wav aac flac amr m4a wma ogg opus ape aiff ac3".split())
 IMAGE_EXTS = frozenset("jpg jpeg png bmp gif webp tif tiff heic heif avif".split())
-PROCESSING_NODES = frozenset({"Transcode", "Snapshot"})  # node types this build runs
+NAME = re.compile(r"^[\w\-\u4e00-\u9fff]{1,128}$")
+PROCESSING_NODES = frozenset({"Transcode", "Snapshot", "Animation"})  # node types this build runs
 
 
 def _true(value: Any) -> bool:
@@ -80,9 +82,19 @@ class Node(Model):
     Operation: dict[str, Any] | None = None
 
 
+# What may follow what, among the node types this build runs (the reference's successor table).
+SUCCESSORS = {"Start": PROCESSING_NODES, "Transcode": frozenset({"Snapshot", "Animation"}),
+              "Snapshot": frozenset(), "Animation": frozenset()}
+
+
 class Topology(Model):
     Dependencies: dict[str, str]
     Nodes: dict[str, Node]
+
+    @field_validator("Dependencies", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        return {k: v or "" for k, v in value.items()} if isinstance(value, dict) else value
 
     def successors(self, name: str) -> list[str]:
         return [n.strip() for n in (self.Dependencies.get(name) or "").split(",") if n.strip() and n.strip() != "End"]
@@ -93,7 +105,7 @@ class Topology(Model):
         for name in self.Nodes:
             for successor in self.successors(name):
                 if successor not in indegree or successor == "Start":
-                    raise InvalidInputError(f"Dependencies name node {successor!r}, which is not a processing node")
+                    raise InvalidInputError(f"Topology.Dependencies: {successor!r} is not a processing node of Topology.Nodes")
                 indegree[successor] += 1
         order: list[str] = []
         ready = ["Start"]
@@ -105,8 +117,46 @@ class Topology(Model):
                 if indegree[successor] == 0:
                     ready.append(successor)
         if len(order) != len(indegree):
-            raise InvalidInputError("Topology has a cycle or nodes that Start does not reach")
+            raise InvalidInputError("Topology: it has a cycle or nodes that Start does not reach")
         return order[1:]
+
+    def predecessor(self, name: str) -> str | None:
+        """The node whose output a node works on (None: the uploaded object)."""
+        before = [n for n in self.Dependencies if name in self.successors(n)]
+        return None if before == ["Start"] else before[0]
+
+    def stages(self) -> dict[str, int]:
+        """Each processing node's stage: nodes of one stage run in parallel, after the stage before."""
+        stage: dict[str, int] = {}
+        for name in self.ordered_nodes():
+            before = self.predecessor(name)
+            stage[name] = 0 if before is None else stage[before] + 1
+        return stage
+
+    def check(self) -> None:
+        """Dependencies must form a tree from Start whose every branch reaches End."""
+        if "Start" not in self.Nodes or self.Nodes["Start"].Type != "Start":
+            raise InvalidInputError("Topology.Nodes: there must be exactly one node named Start, of Type Start")
+        for name in self.Dependencies:
+            if name not in self.Nodes:
+                raise InvalidInputError(f"Topology.Dependencies: {name!r} is not a node of Topology.Nodes")
+        for name, node in self.Nodes.items():
+            if name != "Start" and node.Type == "Start":
+                raise InvalidInputError(f"Topology.Nodes.{name}: only the Start node may be of Type Start")
+            targets = [n.strip() for n in (self.Dependencies.get(name) or "").split(",") if n.strip()]
+            if not targets:
+                raise InvalidInputError(f"Topology.Dependencies.{name}: every node needs successors (another node or End)")
+            if name != "Start" and not name.startswith(node.Type + "_"):
+                raise InvalidInputError(f"Topology.Nodes.{name}: a node's name is its Type, '_' and a suffix")
+        for name in self.ordered_nodes():
+            before = [n for n in self.Dependencies if name in self.successors(n)]
+            if len(before) > 1:
+                raise InvalidInputError(f"Topology.Dependencies: {name} follows {' and '.join(before)}; a node follows one node")
+            node, parent = self.Nodes[name], self.Nodes[before[0]].Type
+            if node.Type not in PROCESSING_NODES:
+                raise InvalidInputError(f"Topology.Nodes.{name}: Type {node.Type!r} is not supported (supported: {', '.join(sorted(PROCESSING_NODES))})")
+            if node.Type not in SUCCESSORS[parent]:
+                raise InvalidInputError(f"Topology.Dependencies: a {node.Type} node cannot follow a {parent} node")
 
 
 _Topology = Topology  # the field below shares the type's name
@@ -146,32 +196,89 @@ def parse_workflow_xml(body: str | bytes) -> dict[str, Any]:
     return workflow
 
 
-def create_workflow(bucket: str, spec: dict[str, Any]) -> Workflow:
-    """Validate and store a workflow bound to `bucket`. `spec` is a parsed MediaWorkflow element."""
-    created = now()
+def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -> Workflow:
+    """A MediaWorkflow element checked as a whole: graph, nodes, templates and parameters."""
+    if not isinstance(spec, dict):
+        raise InvalidInputError("MediaWorkflow: the element is required, with Name and Topology", code="InvalidContent")
     try:
         workflow = Workflow.model_validate(
-            {**spec, "WorkflowId": ids.new_id(ids.WORKFLOW), "BucketId": bucket, "CreateTime": created, "UpdateTime": created}
+            {"State": "Active", **spec, "WorkflowId": workflow_id, "BucketId": bucket, "CreateTime": created, "UpdateTime": now()}
         )
     except ValidationError as error:
-        raise InvalidInputError(f"invalid MediaWorkflow: {error}") from error
-    if "Start" not in workflow.Topology.Nodes or workflow.Topology.Nodes["Start"].Type != "Start":
-        raise InvalidInputError("Topology.Nodes must have exactly one Start node")
+        first = error.errors()[0]
+        raise InvalidInputError(f"MediaWorkflow.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from error
+    if not NAME.match(workflow.Name):
+        raise InvalidInputError("MediaWorkflow.Name: up to 128 letters, digits, '-' or '_'")
+    workflow.Topology.check()
+    queue_id = workflow.start.QueueId
+    if queue_id and queue_id != ids.stable_id(ids.QUEUE, bucket, "media"):
+        raise InvalidInputError(f"Topology.Nodes.Start.Input.QueueId: {queue_id} is not the media queue of bucket {bucket}")
+    try:
+        workflow.start.notify, workflow.start.ext_filter  # noqa: B018 - parsed now so that a bad rule is refused now
+    except ValidationError as error:
+        raise InvalidInputError(f"Topology.Nodes.Start.Input: {error.errors()[0]['msg']}") from error
     for name in workflow.Topology.ordered_nodes():
         node = workflow.Topology.Nodes[name]
-        if node.Type not in PROCESSING_NODES:
-            raise InvalidInputError(f"node {name}: Type {node.Type!r} is not supported (supported: {sorted(PROCESSING_NODES)})")
         output = (node.Operation or {}).get("Output") or {}
-        if not output.get("Object"):
-            raise InvalidInputError(f"node {name}: Operation.Output.Object is required")
+        if not isinstance(output, dict) or not output.get("Object"):
+            raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output.Object is required")
         if node.Type == "Snapshot" and "${number}" not in output["Object"].lower():
-            raise InvalidInputError(f"node {name}: a Snapshot's Output.Object must contain ${{Number}}")
+            raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output.Object: a Snapshot's must contain ${{Number}}")
         try:  # parameters are checked now, not at the first upload
             build_operation(node.Type, node.Operation or {}, default_bucket=bucket, default_region="-")
         except InvalidInputError as error:
-            raise InvalidInputError(f"node {name}: {error.message}") from error
+            raise InvalidInputError(f"Topology.Nodes.{name}.Operation: {error.message}") from error
+    return workflow
+
+
+def create_workflow(bucket: str, spec: Any) -> Workflow:
+    """Validate and store a workflow bound to `bucket`. `spec` is a parsed MediaWorkflow element."""
+    workflow = _validated(bucket, spec, workflow_id=ids.new_id(ids.WORKFLOW), created=now())
     store.put_new(*workflow_key(workflow.WorkflowId), workflow, gsi1pk=f"BUCKET#{bucket}#WORKFLOW", gsi1sk=workflow.WorkflowId)
     return workflow
+
+
+def get_workflow(bucket: str, workflow_id: str) -> Workflow:
+    found = store.get(*workflow_key(workflow_id), Workflow)
+    if found is None or found[0].BucketId != bucket:
+        raise NotFoundError(f"WorkflowId {workflow_id} does not exist")
+    return found[0]
+
+
+def update_workflow(bucket: str, workflow_id: str, spec: Any) -> Workflow:
+    existing = get_workflow(bucket, workflow_id)
+    workflow = _validated(bucket, {"State": existing.State, **(spec if isinstance(spec, dict) else {})} if spec else spec,
+                          workflow_id=workflow_id, created=existing.CreateTime)
+
+    def change(doc: Workflow) -> None:
+        doc.Name, doc.State, doc.Topology, doc.UpdateTime = workflow.Name, workflow.State, workflow.Topology, workflow.UpdateTime
+
+    return store.mutate(*workflow_key(workflow_id), Workflow, change)
+
+
+def set_workflow_state(bucket: str, workflow_id: str, state: Literal["Active", "Paused"]) -> Workflow:
+    get_workflow(bucket, workflow_id)
+
+    def change(doc: Workflow) -> None:
+        doc.State, doc.UpdateTime = state, now()
+
+    return store.mutate(*workflow_key(workflow_id), Workflow, change)
+
+
+def delete_workflow(bucket: str, workflow_id: str) -> None:
+    get_workflow(bucket, workflow_id)
+    store.delete(*workflow_key(workflow_id))
+
+
+def list_workflows(bucket: str, *, ids_: list[str] | None = None, name: str | None = None) -> list[Workflow]:
+    found = sorted(workflows_for(bucket), key=lambda w: w.CreateTime)
+    return [w for w in found if (not ids_ or w.WorkflowId in ids_) and (not name or w.Name.startswith(name))]
+
+
+def template_users(bucket: str, template_id: str) -> list[str]:
+    """The workflows of a bucket whose nodes name a template."""
+    return [w.WorkflowId for w in workflows_for(bucket)
+            if any((n.Operation or {}).get("TemplateId") == template_id for n in w.Topology.Nodes.values())]
 
 
 def workflows_for(bucket: str) -> list[Workflow]:

@@ -1,5 +1,70 @@
-"""Placeholder: routes are added by the control-plane work."""
+"""COS CI media jobs (CreateMediaJobs, DescribeMediaJob(s), CancelMediaJob) and bucket activation."""
 
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from ..config import region, setting
+from ..exceptions import InvalidInputError
+from ..jobs import describe_jobs, list_jobs
+from ..models import JobState
+from ..queues import ensure_queues
+from ..submit import cancel_jobs, create_media_jobs
+from ..times import now
+from ..xml import jobs_detail
+from .routing import Route, times
+
 router = Router()
+route = Route(router)
+STATES = frozenset(JobState.__args__)  # type: ignore[attr-defined]
+
+
+@router.post("/jobs")
+def create_jobs() -> Response:
+    jobs = create_media_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
+                             media_queue_url=setting("MEDIA_QUEUE_URL"))
+    return route.ok({"JobsDetail": [jobs_detail(job) for job in jobs]})
+
+
+@router.get("/jobs/<job_ids>")
+def describe(job_ids: str) -> Response:
+    found, missing = describe_jobs(route.bucket, [i for i in job_ids.split(",") if i])
+    payload = {"JobsDetail": [jobs_detail(job) for job in found]}
+    if missing:
+        payload["NonExistJobIds"] = missing
+    return route.ok(payload)
+
+
+@router.get("/jobs")
+def list_() -> Response:
+    states = {s for s in route.ids("states") if s != "All"}
+    if states - STATES:
+        raise InvalidInputError(f"states: {', '.join(sorted(states - STATES))} is not a job state")
+    order = route.query("orderByTime") or "Desc"
+    if order not in ("Desc", "Asc"):
+        raise InvalidInputError("orderByTime: Desc or Asc")
+    found = list_jobs(route.bucket, tag=route.query("tag"), queue_id=route.query("queueId"),
+                      workflow_id=route.query("workflowId"), input_object=route.query("inputObject"), states=states,
+                      start=route.time("startCreationTime"), end=route.time("endCreationTime"),
+                      newest_first=order == "Desc", size=route.integer("size", 10, 1, 100),
+                      next_token=route.query("nextToken") or None)
+    return route.ok({"JobsDetail": [jobs_detail(job) for job in found.items], "NextToken": found.next_token})
+
+
+@router.put("/jobs/<job_ids>")
+def cancel(job_ids: str) -> Response:
+    if not route.flag("cancel"):
+        raise InvalidInputError("PUT /jobs/<id> takes the ?cancel flag")
+    cancel_jobs(route.bucket, [i for i in job_ids.split(",") if i])
+    return route.empty()
+
+
+@router.post("/mediabucket")
+@router.post("/asrbucket")
+@router.post("/docbucket")
+def activate_bucket() -> Response:
+    """Open the service on the bucket: its feature queues are created (they also are on first use)."""
+    ensure_queues(route.bucket)
+    return route.ok({"MediaBucket": times({"BucketId": route.bucket, "Name": route.bucket, "Region": region(),
+                                           "CreateTime": now()})})

@@ -1,5 +1,71 @@
-"""Placeholder: routes are added by the control-plane work."""
+"""COS CI queues: DescribeMediaQueues / UpdateMediaQueue and their speech (asr) and doc twins."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from ..config import setting
+from ..exceptions import InvalidInputError
+from ..models import Queue
+from ..queues import Feature, list_queues, update_queue
+from .routing import Route, page, times
+
 router = Router()
+route = Route(router)
+# the environment variable holding each feature's SQS queue
+QUEUE_URLS: dict[Feature, str] = {"media": "MEDIA_QUEUE_URL", "speech": "SPEECH_QUEUE_URL", "doc": "DOC_QUEUE_URL"}
+
+
+def queue_element(queue: Queue) -> dict[str, Any]:
+    return times(queue.model_dump(exclude={"Feature"}))
+
+
+def _describe(feature: Feature) -> Response:
+    state = route.query("state")
+    if state not in (None, "", "All", "Active", "Paused"):
+        raise InvalidInputError("state: All, Active or Paused")
+    number, size = route.integer("pageNumber", 1, 1, 10000), route.integer("pageSize", 10, 1, 100)
+    queues, missing = list_queues(route.bucket, feature, queue_ids=route.ids("queueIds"), state=state)
+    payload: dict[str, Any] = {"TotalCount": len(queues), "PageNumber": number, "PageSize": size,
+                               "QueueList": [queue_element(q) for q in page(queues, number, size)]}
+    if missing:
+        payload["NonExistPIDs"] = {"QueueID": missing}
+    return route.ok(payload)
+
+
+def _update(feature: Feature, queue_id: str) -> Response:
+    queue = update_queue(route.bucket, feature, queue_id, route.body(), queue_url=setting(QUEUE_URLS[feature]))
+    return route.ok({"Queue": queue_element(queue)})
+
+
+@router.get("/queue")
+def describe_media_queues() -> Response:
+    return _describe("media")
+
+
+@router.put("/queue/<queue_id>")
+def update_media_queue(queue_id: str) -> Response:
+    return _update("media", queue_id)
+
+
+@router.get("/asrqueue")
+def describe_speech_queues() -> Response:
+    return _describe("speech")
+
+
+@router.put("/asrqueue/<queue_id>")
+def update_speech_queue(queue_id: str) -> Response:
+    return _update("speech", queue_id)
+
+
+@router.get("/docqueue")
+def describe_doc_queues() -> Response:
+    return _describe("doc")
+
+
+@router.put("/docqueue/<queue_id>")
+def update_doc_queue(queue_id: str) -> Response:
+    return _update("doc", queue_id)

@@ -1,5 +1,58 @@
-"""Placeholder: routes are added by the control-plane work."""
+"""The MPS-style JSON face (TencentCloud API 3.0): POST / with the action in X-TC-Action."""
 
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from ..config import setting
+from ..exceptions import InvalidInputError
+from ..tasks import describe_task, describe_tasks, process_media
+
 router = Router()
+
+
+def _process_media(body: dict[str, Any]) -> dict[str, Any]:
+    task_id = process_media(body, default_bucket=setting("INPUT_BUCKET"), media_queue_url=setting("MEDIA_QUEUE_URL"))
+    return {"TaskId": task_id}
+
+
+def _describe_task_detail(body: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(body.get("TaskId"), str):
+        raise InvalidInputError("TaskId is required", code="MissingParameter")
+    return describe_task(body["TaskId"])
+
+
+def _describe_tasks(body: dict[str, Any]) -> dict[str, Any]:
+    limit = body.get("Limit", 10)
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise InvalidInputError("Limit: an integer from 1 to 100", code="InvalidParameterValue")
+    return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"))
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "ProcessMedia": _process_media,
+    "DescribeTaskDetail": _describe_task_detail,
+    "DescribeTasks": _describe_tasks,
+}
+
+
+@router.post("/")
+def action() -> Response:
+    name = router.current_event.headers.get("x-tc-action", "")
+    if name not in ACTIONS:
+        raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",
+                                code="InvalidAction")
+    try:
+        body = json.loads(router.current_event.decoded_body or "{}")
+    except ValueError as error:
+        raise InvalidInputError(f"the request body is not JSON: {error}", code="InvalidParameter") from error
+    if not isinstance(body, dict):
+        raise InvalidInputError("the request body must be a JSON object", code="InvalidParameter")
+    result = ACTIONS[name](body)
+    payload = {"Response": {**result, "RequestId": router.context["request_id"]}}
+    return Response(status_code=200, content_type="application/json", body=json.dumps(payload, ensure_ascii=False))

@@ -5,14 +5,21 @@
 2. samtranslator turns the SAM template into plain CloudFormation, offline.
 3. What moto's CloudFormation does not do is done here: DefinitionSubstitutions are applied
    (as an Fn::Sub over the definition), and functions' Layers and S3 bucket notifications are
-   applied after the stack exists.
+   applied after the stack exists. Resources it cannot create at all (the AccessKeys secret, the
+   HTTP API) are created through the emulator's own APIs first, and the template refers to them by
+   their ids instead (see `create_unsupported`).
+4. External buckets (the `ExternalBucketNames` parameter) are created in the emulator when missing
+   and get `EventBridgeConfiguration: {}`: moto, like S3, sends "Object Created" events to
+   EventBridge only for buckets configured so. On AWS the bucket owner turns that on.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
+import secrets
+import string
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +37,12 @@ LOCAL_PATH_PROPERTIES = {
 }
 
 
+# Created by the deployer, not by moto's CloudFormation (which skips them with a warning).
+# Left out locally: an HTTP API's stage and routes (the local front invokes the function itself),
+# and queue policies (moto does not enforce resource policies).
+DROPPED_TYPES = {"AWS::ApiGatewayV2::Stage", "AWS::SQS::QueuePolicy"}
+
+
 @dataclass
 class Stack:
     name: str
@@ -37,6 +50,7 @@ class Stack:
     resources: dict[str, str]  # logical id -> physical id
     artifacts: dict[str, Path] = field(default_factory=dict)  # artifact key -> local path
     dead_letter_queues: dict[str, str] = field(default_factory=dict)  # function name -> queue URL
+    stack_id: str = ""
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -111,6 +125,117 @@ def _resolve(value: Any, resources: dict[str, str], lambda_client: Any) -> Any:
     return value
 
 
+def evaluate(value: Any, refs: dict[str, Any]) -> Any:
+    """The intrinsic functions a generated secret's template may use (Ref, Sub, Join, Split, Select)."""
+    if isinstance(value, list):
+        return [evaluate(v, refs) for v in value]
+    if not isinstance(value, dict):
+        return value
+    name, arg = next(iter(value.items()), (None, None))
+    if len(value) != 1 or not (name == "Ref" or str(name).startswith("Fn::")):
+        return {k: evaluate(v, refs) for k, v in value.items()}
+    if name == "Ref":
+        return refs[arg]
+    if name == "Fn::Sub":
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], evaluate(arg[1], refs))
+        for key, val in {**refs, **variables}.items():
+            text = text.replace("${" + key + "}", str(val))
+        return text
+    if name == "Fn::Join":
+        return arg[0].join(evaluate(arg[1], refs))
+    if name == "Fn::Split":
+        return evaluate(arg[1], refs).split(arg[0])
+    if name == "Fn::Select":
+        return evaluate(arg[1], refs)[int(arg[0])]
+    raise ValueError(f"{name} is not evaluated by the local deployer")
+
+
+def generate_secret_string(spec: dict[str, Any], refs: dict[str, Any]) -> str:
+    """What Secrets Manager makes of a GenerateSecretString (the options this template uses)."""
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "GenerateStringKey" not in spec:
+        return value
+    document = json.loads(evaluate(spec.get("SecretStringTemplate", "{}"), refs))
+    return json.dumps({**document, spec["GenerateStringKey"]: value})
+
+
+def _replace_refs(value: Any, found: dict[str, str], attributes: dict[str, dict[str, str]]) -> Any:
+    """`value` with every Ref/GetAtt/${...} of a resource in `found` replaced by its id or attribute."""
+    if isinstance(value, list):
+        return [_replace_refs(v, found, attributes) for v in value]
+    if isinstance(value, str):
+        for logical, physical in found.items():
+            value = value.replace("${" + logical + "}", physical)
+            for attribute, attribute_value in attributes.get(logical, {}).items():
+                value = value.replace("${" + logical + "." + attribute + "}", attribute_value)
+        return value
+    if not isinstance(value, dict):
+        return value
+    if value.get("Ref") in found:
+        return found[value["Ref"]]
+    get_att = value.get("Fn::GetAtt")
+    if isinstance(get_att, list) and get_att[0] in found:
+        return attributes[get_att[0]][get_att[1]]
+    return {k: _replace_refs(v, found, attributes) for k, v in value.items()}
+
+
+def create_unsupported(cfn: dict[str, Any], stack_name: str, clients: Any, region: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """Create the resources moto's CloudFormation lacks through the emulator's APIs, then take them
+    out of `cfn` and put their ids where it refers to them. Returns logical id -> physical id, and
+    the secrets' GenerateSecretString specs (filled once the stack id is known)."""
+    found: dict[str, str] = {}
+    attributes: dict[str, dict[str, str]] = {}
+    generated: dict[str, Any] = {}
+    for logical, resource in list(cfn["Resources"].items()):
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::SecretsManager::Secret":
+            arn = clients("secretsmanager").create_secret(
+                Name=props.get("Name", f"{stack_name}-{logical}"), Description=props.get("Description", ""),
+                SecretString=props.get("SecretString", "{}"))["ARN"]
+            found[logical] = arn
+            if "GenerateSecretString" in props:
+                generated[arn] = props["GenerateSecretString"]
+        elif kind == "AWS::ApiGatewayV2::Api":
+            api = clients("apigatewayv2").create_api(Name=props.get("Name", f"{stack_name}-{logical}"),
+                                                     ProtocolType=props.get("ProtocolType", "HTTP"))
+            found[logical] = api["ApiId"]
+            attributes[logical] = {"ApiEndpoint": f"https://{api['ApiId']}.execute-api.{region}.amazonaws.com"}
+        elif kind not in DROPPED_TYPES:
+            continue
+        del cfn["Resources"][logical]
+        for other in cfn["Resources"].values():
+            depends = other.get("DependsOn")
+            if isinstance(depends, list) and logical in depends:
+                depends.remove(logical)
+            elif depends == logical:
+                del other["DependsOn"]
+    for section in ("Resources", "Outputs"):
+        cfn[section] = _replace_refs(cfn.get(section, {}), found, attributes)
+    return found, generated
+
+
+def prepare_external_buckets(names: str, s3: Any) -> None:
+    """Create the external buckets that do not exist in the emulator and make them send events to
+    EventBridge (`EventBridgeConfiguration: {}`, kept beside any other notification)."""
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        try:
+            s3.head_bucket(Bucket=name)
+        except s3.exceptions.ClientError:
+            s3.create_bucket(Bucket=name)
+        enable_eventbridge(s3, name)
+
+
+def enable_eventbridge(s3: Any, bucket: str) -> None:
+    """Turn on EventBridge notifications of `bucket`: moto (like S3) sends "Object Created" events
+    to EventBridge only for buckets whose notification configuration has EventBridgeConfiguration."""
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={**current, "EventBridgeConfiguration": {}})
+
+
 def apply_bucket_notifications(cfn: dict[str, Any], resources: dict[str, str], s3: Any, lambda_client: Any) -> None:
     for logical, resource in cfn["Resources"].items():
         notification = resource["Type"] == "AWS::S3::Bucket" and resource["Properties"].get("NotificationConfiguration")
@@ -176,6 +301,7 @@ def deploy(
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     cfn = transform(template, parameters, ManagedPolicyLoader(clients("iam")))
     inline_definitions(cfn, s3)
+    emulated, generated_secrets = create_unsupported(cfn, stack_name, clients, region)
     cfn_client.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(cfn),
@@ -188,9 +314,14 @@ def deploy(
     resources = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cfn_client.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
-    }
+    } | emulated
+    stack_id = description["StackId"]
+    for arn, spec in generated_secrets.items():
+        clients("secretsmanager").put_secret_value(
+            SecretId=arn, SecretString=generate_secret_string(spec, {"AWS::StackId": stack_id, "AWS::StackName": stack_name}))
     apply_function_layers(cfn, resources, stack_name, lambda_client)
     apply_bucket_notifications(cfn, resources, s3, lambda_client)
+    prepare_external_buckets(parameters.get("ExternalBucketNames", ""), s3)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
     return Stack(name=stack_name, outputs=outputs, resources=resources, artifacts=artifacts,
-                 dead_letter_queues=dead_letter_queues(cfn, resources, clients("sqs")))
+                 dead_letter_queues=dead_letter_queues(cfn, resources, clients("sqs")), stack_id=stack_id)

@@ -11,7 +11,11 @@ Everything that makes the emulator run our functions lives here:
 * S3 -> Lambda notifications are invoked asynchronously (as S3 does) instead of inside PutObject;
 * SQS event source mappings are served by pollers that behave like Lambda's: batches, partial
   batch responses, messages left for redelivery on error (moto itself only invokes at send time);
-* Step Functions executions run for real.
+  one poller per mapping (the Dispatcher takes external buckets' upload events from its own queue
+  beside the input bucket's S3 notifications);
+* Step Functions executions run for real;
+* the HTTP API is served on 127.0.0.1 by the local front (`front.py`), which hands API Gateway's
+  payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from botocore.config import Config
 logger = logging.getLogger("mediaflow.local")
 
 DEFAULT_PORT = 4566
+API_PORT = 4567
 REGION = "us-east-1"
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twice
@@ -49,7 +54,7 @@ LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1
 NO_INLINE_MAPPINGS = property(lambda self: {}, lambda self, value: None)
 
 
-def aws_client(service: str, endpoint: str, **config: Any) -> Any:
+def aws_client(service: str, endpoint: str, *, attempts: int = 2, **config: Any) -> Any:
     """A boto3 client for the emulator, with dummy credentials."""
     return boto3.client(
         service,
@@ -57,7 +62,7 @@ def aws_client(service: str, endpoint: str, **config: Any) -> Any:
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, **config),
+        config=Config(retries={"max_attempts": attempts, "mode": "standard"}, **config),
     )
 
 
@@ -209,6 +214,7 @@ class LocalRuntime:
         self.stopping = threading.Event()
         self.pollers: list[threading.Thread] = []
         self.server: Any = None
+        self.front: Any = None
 
     # ------------------------------------------------------------------ emulator
     def start(self) -> LocalRuntime:
@@ -226,6 +232,8 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.front is not None:
+            self.front.stop()
         for poller in self.pollers:
             poller.join(timeout=5)
         self.async_invokes.shutdown(wait=False, cancel_futures=True)
@@ -283,6 +291,25 @@ class LocalRuntime:
             self._prewarm(stack)
         self.start_pollers()
         return stack
+
+    def start_api(self, stack: Any, *, port: int = API_PORT) -> Any:
+        """Serve the stack's ApiFunction over HTTP on 127.0.0.1 (port 0: any free port), as API Gateway would."""
+        from .front import ApiFront, lambda_invoker
+
+        # One attempt: a retried invoke would run a request twice; API Gateway gives up after 30 s.
+        lambda_client = self.client("lambda", attempts=1, read_timeout=60)
+        self.front = ApiFront(lambda_invoker(lambda_client, stack.resources["ApiFunction"]), port=port).start()
+        return self.front
+
+    def access_keys(self, stack: Any, key_id: str | None = None, secret_key: str | None = None) -> tuple[str, str]:
+        """The API key pair of the stack: `key_id`/`secret_key` put into its AccessKeys secret when given,
+        else the pair generated when it was deployed."""
+        secrets = self.client("secretsmanager")
+        arn = stack.outputs["AccessKeysSecretArn"]
+        if key_id and secret_key:
+            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"SecretId": key_id, "SecretKey": secret_key}))
+        pair = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
+        return pair["SecretId"], pair["SecretKey"]
 
     def _prewarm(self, stack: Any) -> None:
         """One warm worker per function of the stack, like provisioned concurrency (workers start in the background)."""

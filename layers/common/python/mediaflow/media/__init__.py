@@ -1,11 +1,25 @@
 """Media processing with ffmpeg: template parameters, safe runs, probing, argument lists."""
 
-from .commands import scale_filter, snapshot_args, snapshot_times, transcode_args
+from .commands import (
+    animation_args,
+    frame_times,
+    scale_filter,
+    snapshot_args,
+    snapshot_times,
+    sprite_args,
+    sprite_webvtt,
+    transcode_args,
+)
 from .ffmpeg import error_summary, ffmpeg_path, input_args, run_ffmpeg
 from .params import (
+    AnimationContainer,
+    AnimationParams,
+    AnimationVideo,
     AudioParams,
     Container,
     SnapshotParams,
+    SpriteConfig,
+    SpriteLayout,
     TimeInterval,
     TranscodeParams,
     TransConfig,
@@ -14,12 +28,17 @@ from .params import (
 from .probe import AudioStream, FormatInfo, MediaInfo, StreamInfo, SubtitleStream, VideoStream, probe
 
 __all__ = [
+    "AnimationContainer",
+    "AnimationParams",
+    "AnimationVideo",
     "AudioParams",
     "AudioStream",
     "Container",
     "FormatInfo",
     "MediaInfo",
     "SnapshotParams",
+    "SpriteConfig",
+    "SpriteLayout",
     "StreamInfo",
     "SubtitleStream",
     "TimeInterval",
@@ -27,13 +46,17 @@ __all__ = [
     "TranscodeParams",
     "VideoParams",
     "VideoStream",
+    "animation_args",
     "error_summary",
     "ffmpeg_path",
+    "frame_times",
     "input_args",
     "probe",
     "run_ffmpeg",
     "scale_filter",
     "snapshot_args",
     "snapshot_times",
+    "sprite_args",
+    "sprite_webvtt",
     "transcode_args",
 ]

@@ -1,15 +1,27 @@
-"""ffmpeg argument lists for transcoding and snapshots, built from validated template parameters.
+"""ffmpeg argument lists for transcoding, animations, snapshots and sprite sheets, built from
+validated template parameters, and the WebVTT index of a sprite.
 
 Nothing here runs ffmpeg. Only numbers from the validated models reach a filter graph, and
-they are formatted here (`_int`, `_num`), so a template cannot inject filter syntax.
+they are formatted here (`_int`, `_num`), so a template cannot inject filter syntax; the one
+word that does (a sprite's colour) is a name or hex number, checked by its model.
 """
 
 import math
 import re
+from urllib.parse import quote
 
 from ..exceptions import InvalidInputError
 from .ffmpeg import input_args
-from .params import MAX_SNAPSHOTS, SnapshotParams, TranscodeParams
+from .params import (
+    MAX_SNAPSHOTS,
+    TIME_OFFSET,
+    AnimationParams,
+    AnimationVideo,
+    SnapshotParams,
+    SpriteConfig,
+    SpriteLayout,
+    TranscodeParams,
+)
 
 VIDEO_ENCODERS = {"H.264": "libx264", "H.265": "libx265", "VP8": "libvpx"}
 AUDIO_ENCODERS = {"aac": "aac", "mp3": "libmp3lame", "opus": "libopus", "vorbis": "libvorbis", "flac": "flac"}
@@ -19,6 +31,15 @@ EVEN_SIZE = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
 # Video streams that are not cover art; "?" lets a file without video (or audio) through.
 FIRST_VIDEO, FIRST_AUDIO = "0:V:0?", "0:a:0?"
 _NUMBERED = re.compile(r"%0?\d*d")
+# A palette made from the animation's own colours (ffmpeg's default is a fixed 3-3-2 one), in one
+# graph: split feeds the frames both to palettegen and, once the palette is ready, to paletteuse.
+# The whole-animation palette holds every frame in memory until the end: fine at animation sizes.
+GIF_PALETTES = {
+    # one palette for the whole animation, ordered dithering, only changed rectangles: small files
+    "gif": "split[a][b];[a]palettegen[p];[b][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle",
+    # a palette per frame and error-diffusion dithering: truer colours, larger files
+    "hgif": "split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1:dither=sierra2_4a",
+}
 
 
 # ------------------------------------------------------------------ transcoding
@@ -109,13 +130,55 @@ def scale_filter(width: int | None, height: int | None, method: str | None = Non
     return None
 
 
+# ------------------------------------------------------------------ animations
+def animation_args(src: str, dst: str, p: AnimationParams, *, duration: float) -> list[str]:
+    """An animated gif or webp of the source's first video stream, looping forever."""
+    v = p.Video
+    start, length = p.TimeInterval.Start or 0, p.TimeInterval.Duration
+    if start and start >= duration:
+        raise InvalidInputError(f"TimeInterval Start {_num(start)} s is past the end of the input ({_num(duration)} s)")
+
+    args = ["-skip_frame", "nokey"] if v.frame_mode == "keyframes" else []  # decode key frames only
+    # Trim on the input side: the clip is measured on the source's clock, whatever Fps does to the output.
+    args += ["-ss", _num(start)] if start else []
+    args += ["-t", _num(length)] if length else []
+    args += [*input_args(src), "-map", "0:V:0"]
+    playback = f"setpts=N/({_num(v.Fps)}*TB)" if v.Fps else None  # frame n shown at n/Fps s
+    chain = ",".join(f for f in (_animation_select(v), playback, scale_filter(v.Width, v.Height)) if f)
+    if p.Container.Format == "webp":
+        args += ["-vf", chain] if chain else []
+        args += ["-c:v", "libwebp_anim", *(["-quality", _num(v.Quality)] if v.Quality else [])]
+    else:
+        palette = GIF_PALETTES[p.Container.Format]
+        args += ["-vf", f"{chain},{palette}" if chain else palette, "-c:v", "gif"]
+    # vfr: the selected frames keep their own timestamps instead of being duplicated to a constant rate
+    return [*args, "-fps_mode", "vfr", "-loop", "0", "-f", p.extension, dst]
+
+
+def _animation_select(v: AnimationVideo) -> str | None:
+    """At most one frame per slot of 1/AnimateFramesPerSecond or AnimateTimeIntervalOfFrame seconds:
+    unlike the fps filter, a rate above the source's never duplicates frames, so the source's
+    frame rate need not be known. Key frames are picked by the decoder (-skip_frame)."""
+    if v.frame_mode == "rate" and v.AnimateFramesPerSecond:
+        slot = f"*{_num(v.AnimateFramesPerSecond)}"
+    elif v.frame_mode == "interval" and v.AnimateTimeIntervalOfFrame:
+        slot = f"/{_num(v.AnimateTimeIntervalOfFrame)}"
+    else:
+        return None
+    return f"select='isnan(prev_selected_t)+gt(floor(t{slot}),floor(prev_selected_t{slot}))'"
+
+
 # ------------------------------------------------------------------ snapshots
 def snapshot_times(p: SnapshotParams, duration: float, *, fps: float = 25.0) -> list[float]:
     """The instants (seconds) the snapshots will show: at most Count, never at or past `duration`.
 
     KeyFrame mode returns []: where key frames fall is only known once the file is decoded.
     Interval mode without TimeInterval takes consecutive frames; `fps` is the frame rate assumed
-    for their instants."""
+    for their instants. ExtTimeOffsetSet: its offsets in seconds, each clamped into [0, duration],
+    in time order without repeats (the frame at or after `duration` is the last one)."""
+    if p.ExtTimeOffsetSet:
+        clamped = (min(max(_offset_seconds(item, duration), 0.0), duration) for item in p.ExtTimeOffsetSet)
+        return sorted({round(t, 6) for t in clamped})
     remaining = duration - p.Start
     if p.Mode == "KeyFrame" or remaining <= 0:
         return []
@@ -130,38 +193,106 @@ def snapshot_times(p: SnapshotParams, duration: float, *, fps: float = 25.0) -> 
     return [round(p.Start + k * step, 6) for k in range(count)]
 
 
-def snapshot_args(src: str, dst_pattern: str, p: SnapshotParams, *, duration: float) -> list[str]:
-    """Images numbered from 0 into `dst_pattern` (e.g. "/tmp/out/snap-%d.jpg")."""
+def _offset_seconds(item: str, duration: float) -> float:
+    match = TIME_OFFSET.match(item)
+    if not match:  # SnapshotParams refuses these; a hand-built model may not have been validated
+        raise InvalidInputError(f"not a time offset: {item!r}")
+    value = float(match["value"])
+    return value * duration / 100 if match["unit"] == "%" else value
+
+
+def snapshot_args(
+    src: str, dst_pattern: str, p: SnapshotParams, *, duration: float, times_file: str | None = None
+) -> list[str]:
+    """Images numbered from 0 into `dst_pattern` (e.g. "/tmp/out/snap-%d.jpg").
+
+    With `times_file`, ffmpeg writes the timestamp of each image there, one a line: `frame_times`
+    reads them back (the only way to know where key frames fell)."""
     if not _NUMBERED.search(dst_pattern):
         raise ValueError(f"dst_pattern needs a %d placeholder: {dst_pattern!r}")
     times = snapshot_times(p, duration)
-    if p.Mode != "KeyFrame" and not times:
+    keyframes = p.Mode == "KeyFrame" and not p.ExtTimeOffsetSet
+    if not keyframes and not times:
         raise InvalidInputError(
             f"snapshot Start {_num(p.Start)} s is past the end of the input ({_num(duration)} s)"
         )
 
-    args = ["-skip_frame", "nokey"] if p.Mode == "KeyFrame" else []  # decode key frames only
-    args += ["-ss", _num(p.Start)] if p.Start else []
+    args = ["-skip_frame", "nokey"] if keyframes else []  # decode key frames only
+    seek = _input_seek(p)
+    args += ["-ss", _num(seek)] if seek else []
     args += input_args(src)
     args += ["-map", "0:V:0"]
-    filters = [f for f in (_sampling_filter(p, duration), scale_filter(p.Width, p.Height)) if f]
+    filters = [f for f in (_sampling_filter(p, duration, times), scale_filter(p.Width, p.Height)) if f]
     if filters:
         args += ["-vf", ",".join(filters)]
-    if p.Mode == "KeyFrame":
-        args += ["-fps_mode", "vfr", "-frames:v", _int(p.Count or MAX_SNAPSHOTS)]
-    else:
-        args += ["-frames:v", _int(len(times))]
+    if keyframes or p.ExtTimeOffsetSet:
+        args += ["-fps_mode", "vfr"]  # the picked frames only, never duplicates to fill a rate
+    args += ["-frames:v", _int(p.Count or MAX_SNAPSHOTS) if keyframes else _int(len(times))]
     args += ["-c:v", "mjpeg", "-q:v", "2"] if p.Format == "jpg" else ["-c:v", "png"]
+    if times_file:
+        # timestamps in the filter's time base (the encoder's would round them to a frame rate)
+        args += ["-enc_time_base:v", "filter", "-stats_enc_pre", times_file, "-stats_enc_pre_fmt", "{t}"]
     return [*args, "-start_number", "0", "-f", "image2", dst_pattern]
 
 
-def _sampling_filter(p: SnapshotParams, duration: float) -> str | None:
-    """An fps filter emitting one frame per step; time 0 is Start, thanks to the input seek."""
+def frame_times(stats: str, p: SnapshotParams) -> list[float]:
+    """The source instants (seconds) of the images, from the `times_file` snapshot_args had written."""
+    return [round(float(line) + _input_seek(p), 6) for line in stats.split()]
+
+
+def _input_seek(p: SnapshotParams) -> float:
+    """Where snapshot_args seeks to; the images' timestamps start from there."""
+    return 0.0 if p.ExtTimeOffsetSet else p.Start
+
+
+def _sampling_filter(p: SnapshotParams, duration: float, times: list[float]) -> str | None:
+    """An fps filter emitting one frame per step; time 0 is Start, thanks to the input seek.
+    For time offsets: the first frame at or after each instant."""
+    if p.ExtTimeOffsetSet:
+        # tpad repeats the last frame up to `duration`, so an offset past the last frame still finds one
+        picks = "+".join(f"gte(t,{_num(t)})*not(gte(prev_selected_t,{_num(t)}))" for t in times)
+        return f"tpad=stop_mode=clone:stop_duration={_num(duration)},select='{picks}'"
     if p.Mode == "Average" and p.Count:  # Count is required in this mode
         return f"fps={_int(p.Count)}/{_num(duration - p.Start)}"  # Count frames over what is left
     if p.Mode == "Interval" and p.TimeInterval:
         return f"fps=1/{_num(p.TimeInterval)}"
     return None
+
+
+# ------------------------------------------------------------------ sprite sheets
+def sprite_args(src_pattern: str, dst_pattern: str, config: SpriteConfig, layout: SpriteLayout) -> list[str]:
+    """JPEG sheets numbered from 0 into `dst_pattern`, tiling the images that snapshot_args wrote to
+    `src_pattern` (numbered from 0), `layout.per_sheet` a sheet; the last sheet's empty cells stay blank."""
+    if not (_NUMBERED.search(src_pattern) and _NUMBERED.search(dst_pattern)):
+        raise ValueError(f"both patterns need a %d placeholder: {src_pattern!r}, {dst_pattern!r}")
+    cell = f"scale={_int(layout.cell_width)}:{_int(layout.cell_height)},setsar=1"
+    tile = (f"tile={_int(layout.columns)}x{_int(layout.lines)}:padding={_int(layout.padding)}"
+            f":margin={_int(layout.margin)}:color={config.Color}")  # a colour name or 0xRRGGBB, validated
+    return ["-f", "image2", "-start_number", "0", *input_args(src_pattern), "-vf", f"{cell},{tile}",
+            "-c:v", "mjpeg", "-q:v", "2", "-start_number", "0", "-f", "image2", dst_pattern]
+
+
+def sprite_webvtt(times: list[float], duration: float, sheet_names: list[str], layout: SpriteLayout) -> str:
+    """The WebVTT index players use for scrub previews: frame k (shown at times[k]) is cue k, lasting
+    until the next frame's time (the last one until `duration`), pointing at its cell with a media
+    fragment, "<sheet name>#xywh=x,y,w,h". `sheet_names` are URLs relative to the index's own."""
+    if len(sheet_names) < layout.sheets(len(times)):
+        raise ValueError(f"{len(times)} frames need {layout.sheets(len(times))} sheets, got {len(sheet_names)} names")
+    cues = ["WEBVTT", ""]
+    for k, (start, end) in enumerate(zip(times, [*times[1:], duration])):
+        end = max(end, start + 0.001)  # a cue must end after it starts (an offset clamped to the end)
+        sheet, x, y = layout.place(k)
+        name = quote(sheet_names[sheet], safe="/")  # one URL a line, whatever the object key holds
+        cues += [f"{_vtt_time(start)} --> {_vtt_time(end)}",
+                 f"{name}#xywh={x},{y},{layout.cell_width},{layout.cell_height}", ""]
+    return "\n".join(cues)
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    hours, ms = divmod(ms, 3_600_000)
+    minutes, ms = divmod(ms, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{ms // 1000:02d}.{ms % 1000:03d}"
 
 
 # ------------------------------------------------------------------ formatting

@@ -1,4 +1,4 @@
-"""Tencent COS CI template parameters (Transcode, Snapshot), parsed from `xmltodict` output.
+"""Tencent COS CI template parameters (Transcode, Snapshot, Animation), parsed from `xmltodict` output.
 
 Every leaf arrives as a string, an empty element as None: blanks fall back to the defaults,
 numbers and booleans are coerced by pydantic. Ranges follow the CI reference where they keep
@@ -6,6 +6,8 @@ ffmpeg safe (no 10 000 px frames, no unbounded snapshot counts) and give the cal
 Invalid values raise pydantic's ValidationError; callers turn it into InvalidInputError.
 """
 
+import math
+import re
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,6 +21,12 @@ H264_PROFILES = ("baseline", "main", "high", "auto")
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")
 PIXEL_FORMATS = ("yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "auto")
 MAX_SNAPSHOTS = 10000
+# Each time offset adds a term to one select expression; this keeps it far below Linux's 128 KiB per argument.
+MAX_TIME_OFFSETS = 1000
+# Larger sprite sheets are refused: one 16384 px square frame is already 1 GiB of RGBA to tile and encode.
+MAX_SHEET_SIDE = 16384
+# A time-point snapshot: seconds ("3.5s") or a share of the duration ("10%"), as MPS's ExtTimeOffsetSet.
+TIME_OFFSET = re.compile(r"^(?P<value>\d+(?:\.\d+)?)(?P<unit>s|%)$")
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 
 
@@ -216,10 +224,155 @@ class TranscodeParams(Params):
         return self
 
 
+# ------------------------------------------------------------------ animation (Tag=Animation)
+# Container format -> the codec it holds, which is also the file's extension; hgif is a gif made with more care.
+ANIMATION_FORMATS = {"gif": "gif", "hgif": "gif", "webp": "webp"}
+
+
+class AnimationContainer(Params):
+    Format: Literal["gif", "hgif", "webp"] = "gif"
+
+    @field_validator("Format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        return _pick(value, tuple(ANIMATION_FORMATS), "animation format") if isinstance(value, str) else value
+
+
+class AnimationVideo(Params):
+    """Which frames: AnimateFramesPerSecond > AnimateOnlyKeepKeyFrame > AnimateTimeIntervalOfFrame,
+    every frame when none is set (see `frame_mode`). Fps is the playback rate; without it the frames
+    keep the source's timing."""
+
+    Codec: Literal["gif", "webp"] | None = None  # None: the container's
+    Width: int | None = _size()  # one side given: the other keeps the aspect ratio
+    Height: int | None = _size()
+    Fps: float | None = Field(default=None, gt=0, le=60)
+    AnimateOnlyKeepKeyFrame: bool = False
+    AnimateTimeIntervalOfFrame: float | None = Field(default=None, gt=0)
+    AnimateFramesPerSecond: float | None = Field(default=None, gt=0)
+    Quality: float | None = Field(default=None, ge=1, lt=100)  # webp only; ignored for gif
+
+    @field_validator("Codec", mode="before")
+    @classmethod
+    def _codec(cls, value: Any) -> Any:
+        return _pick(value, ("gif", "webp"), "animation codec") if isinstance(value, str) else value
+
+    @property
+    def frame_mode(self) -> Literal["rate", "keyframes", "interval", "every"]:
+        if self.AnimateFramesPerSecond:
+            return "rate"
+        if self.AnimateOnlyKeepKeyFrame:
+            return "keyframes"
+        return "interval" if self.AnimateTimeIntervalOfFrame else "every"
+
+
+class AnimationParams(Params):
+    Container: AnimationContainer = Field(default_factory=AnimationContainer)
+    Video: AnimationVideo = Field(default_factory=AnimationVideo)
+    TimeInterval: _TimeInterval = Field(default_factory=_TimeInterval)
+
+    @property
+    def extension(self) -> str:
+        return ANIMATION_FORMATS[self.Container.Format]
+
+    @model_validator(mode="after")
+    def _codec_fits_container(self) -> "AnimationParams":
+        codec = ANIMATION_FORMATS[self.Container.Format]
+        if self.Video.Codec is None:
+            self.Video.Codec = codec  # written into the model, so that a dump validates back the same
+        elif self.Video.Codec != codec:
+            raise ValueError(f"animation codec {self.Video.Codec} cannot be stored in {self.Container.Format}")
+        return self
+
+
+# ------------------------------------------------------------------ snapshots and sprites (Tag=Snapshot)
+def _sheet_side(cells: int, cell: int, padding: int, margin: int) -> int:
+    return cells * cell + (cells - 1) * padding + 2 * margin
+
+
+class SpriteLayout(NamedTuple):
+    """Where each frame goes: sheets of `columns` x `lines` cells, filled row by row."""
+
+    columns: int
+    lines: int
+    cell_width: int
+    cell_height: int
+    padding: int  # between cells
+    margin: int  # around the grid
+
+    @property
+    def per_sheet(self) -> int:
+        return self.columns * self.lines
+
+    @property
+    def sheet_size(self) -> tuple[int, int]:
+        return (_sheet_side(self.columns, self.cell_width, self.padding, self.margin),
+                _sheet_side(self.lines, self.cell_height, self.padding, self.margin))
+
+    def sheets(self, frames: int) -> int:
+        return math.ceil(frames / self.per_sheet)
+
+    def place(self, frame: int) -> tuple[int, int, int]:
+        """(sheet, x, y) of frame number `frame`: the sheet's index and the cell's top-left corner."""
+        sheet, cell = divmod(frame, self.per_sheet)
+        row, column = divmod(cell, self.columns)
+        return (sheet, self.margin + column * (self.cell_width + self.padding),
+                self.margin + row * (self.cell_height + self.padding))
+
+
+class SpriteConfig(Params):
+    """SpriteSnapshotConfig. A cell size left out is the snapshots' own (one given: keep the aspect)."""
+
+    CellWidth: int | None = Field(default=None, ge=8, le=4096)
+    CellHeight: int | None = Field(default=None, ge=8, le=4096)
+    Padding: int = Field(default=0, ge=0, le=1024)
+    Margin: int = Field(default=0, ge=0, le=1024)
+    Color: str = "black"
+    Columns: int | None = Field(default=None, ge=1, le=10000)  # required when sprites are asked for
+    Lines: int | None = Field(default=None, ge=1, le=10000)
+
+    @field_validator("Color")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        # An ffmpeg colour name ("black", "SlateGray") or hex; nothing else reaches the filter graph.
+        if re.fullmatch(r"[A-Za-z]{1,32}", value):
+            return value
+        if match := re.fullmatch(r"(?:#|0x)([0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?)", value):
+            return "0x" + match.group(1)
+        raise ValueError(f"not a colour: {value!r}; expected an ffmpeg colour name or #RRGGBB")
+
+    @model_validator(mode="after")
+    def _sheet_fits(self) -> "SpriteConfig":
+        for cells, cell in ((self.Columns, self.CellWidth), (self.Lines, self.CellHeight)):
+            if cells and cell and _sheet_side(cells, cell, self.Padding, self.Margin) > MAX_SHEET_SIDE:
+                raise ValueError(f"a sprite sheet would be more than {MAX_SHEET_SIDE} px wide or high")
+        return self
+
+    def layout(self, frame_width: int, frame_height: int) -> SpriteLayout:
+        """The layout for snapshots of frame_width x frame_height; InvalidInputError if too large."""
+        if not (self.Columns and self.Lines):
+            raise ValueError("Columns and Lines are required for sprites")  # SnapshotParams checks it first
+        width, height = self.CellWidth, self.CellHeight
+        if width and not height:
+            height = max(1, round(width * frame_height / frame_width))
+        elif height and not width:
+            width = max(1, round(height * frame_width / frame_height))
+        layout = SpriteLayout(self.Columns, self.Lines, width or frame_width, height or frame_height,
+                              self.Padding, self.Margin)
+        if max(layout.sheet_size) > MAX_SHEET_SIDE:
+            w, h = layout.sheet_size
+            raise InvalidInputError(f"a sprite sheet of {w}x{h} px is more than {MAX_SHEET_SIDE} px wide or high")
+        return layout
+
+
 class SnapshotParams(Params):
     """Interval: every TimeInterval s from Start (without TimeInterval: Count consecutive frames,
     one by default). Average: Count frames spread evenly from Start to the end. KeyFrame: the
-    key frames from Start, at most Count. Never more than MAX_SNAPSHOTS images."""
+    key frames from Start, at most Count. Never more than MAX_SNAPSHOTS images.
+
+    ExtTimeOffsetSet (MPS's time-point snapshots, "3.5s" or "10%") overrides all of these: one
+    image at or just after each offset, in time order. SnapshotOutMode says whether the images,
+    sprite sheets of them (SpriteSnapshotConfig), or both are written."""
 
     Mode: Literal["Interval", "Average", "KeyFrame"] = "Interval"
     Start: float = Field(default=0, ge=0)
@@ -228,6 +381,9 @@ class SnapshotParams(Params):
     Width: int | None = _size()
     Height: int | None = _size()
     Format: Literal["jpg", "png"] = "jpg"
+    ExtTimeOffsetSet: list[str] | None = Field(default=None, max_length=MAX_TIME_OFFSETS)
+    SnapshotOutMode: Literal["OnlySnapshot", "OnlySprite", "SnapshotAndSprite"] = "OnlySnapshot"
+    SpriteSnapshotConfig: SpriteConfig | None = None
 
     _even = field_validator("Width", "Height")(_even_size)
 
@@ -241,8 +397,51 @@ class SnapshotParams(Params):
     def _format(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("SnapshotOutMode", mode="before")
+    @classmethod
+    def _out_mode(cls, value: Any) -> Any:
+        modes = ("OnlySnapshot", "OnlySprite", "SnapshotAndSprite")
+        return _pick(value, modes, "SnapshotOutMode") if isinstance(value, str) else value
+
+    @field_validator("ExtTimeOffsetSet", mode="before")
+    @classmethod
+    def _offsets_as_list(cls, value: Any) -> Any:
+        # xmltodict gives one <ExtTimeOffsetSet> as a string and repeated ones as a list;
+        # a string may also list several offsets separated by commas.
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            value = [str(item).strip() for item in value if not _blank(item)]
+            return value or None
+        return value
+
+    @field_validator("ExtTimeOffsetSet")
+    @classmethod
+    def _offsets(cls, value: list[str] | None) -> list[str] | None:
+        for item in value or ():
+            match = TIME_OFFSET.match(item)
+            if not match:
+                raise ValueError(f"{item!r} is not a time offset; expected seconds like '3.5s' "
+                                 "or a percentage like '10%'")
+            if match["unit"] == "%" and float(match["value"]) > 100:
+                raise ValueError(f"{item!r} is past the end: a percentage is at most 100%")
+        return value
+
+    @property
+    def wants_snapshots(self) -> bool:
+        return self.SnapshotOutMode != "OnlySprite"
+
+    @property
+    def wants_sprites(self) -> bool:
+        return self.SnapshotOutMode != "OnlySnapshot"
+
     @model_validator(mode="after")
-    def _average_needs_count(self) -> "SnapshotParams":
-        if self.Mode == "Average" and self.Count is None:
+    def _complete(self) -> "SnapshotParams":
+        if self.Mode == "Average" and self.Count is None and not self.ExtTimeOffsetSet:
             raise ValueError("Average mode needs Count: the number of snapshots to spread over the media")
+        sprite = self.SpriteSnapshotConfig
+        if self.wants_sprites and not (sprite and sprite.Columns and sprite.Lines):
+            raise ValueError(
+                f"SnapshotOutMode {self.SnapshotOutMode} needs SpriteSnapshotConfig with Columns and Lines"
+            )
         return self

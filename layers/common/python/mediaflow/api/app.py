@@ -1,0 +1,234 @@
+"""The API function: one Powertools resolver for the COS CI XML face and the MPS JSON face.
+
+Before routing, `handler` gives the request an id, decides its face and its bucket, and checks its
+signature; the routers then read `router.context`:
+
+* ``request_id`` - the id returned in ``x-ci-request-id`` (and in every error body);
+* ``face`` - ``"mps"`` for ``POST /`` with an ``X-TC-Action`` header (TencentCloud API 3.0 JSON),
+  ``"cos"`` for everything else (COS CI XML);
+* ``bucket`` - COS face: ``/buckets/<bucket>/...`` (path style; the prefix is stripped before
+  routing), else the first label of a ``<bucket>.<domain with a dot>`` Host (the SDK's
+  ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``), else the stack's input
+  bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+* ``access_key`` - the access key id the request was signed with.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import re
+import uuid
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from .. import __version__
+from ..config import setting
+from ..exceptions import AccessDeniedError, InvalidInputError, MediaflowError, NotFoundError
+from ..observability import logger
+from . import auth, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes, xmlio
+
+COS, MPS = "cos", "mps"
+OPENAPI_PATH = "/openapi.json"
+PATH_STYLE = re.compile(r"^/buckets/(?P<bucket>[^/]+)(?P<rest>/.*)?$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Hosts that name the service, not a bucket: API Gateway's and Lambda function URLs' own names.
+SERVICE_HOST = re.compile(r"\.execute-api\.[^.]+\.amazonaws\.com$|\.lambda-url\.[^.]+\.on\.aws$")
+# The MPS face's Error.Code for each of our codes (TencentCloud API 3.0 common errors).
+TC_CODES = {
+    "AccessDenied": "AuthFailure.SignatureFailure",
+    "InvalidArgument": "InvalidParameterValue",
+    "InvalidContent": "InvalidParameter",
+    "MissingContent": "MissingParameter",
+    "ResourceNotFound": "ResourceNotFound",
+    "NoSuchRoute": "InvalidAction",
+    "InternalError": "InternalError",
+}
+# Powertools' own HTTP errors (raised by a route or by Powertools) -> our codes.
+SERVICE_CODES = {400: "InvalidArgument", 403: "AccessDenied", 404: "ResourceNotFound", 405: "MethodNotAllowed"}
+
+app = APIGatewayHttpResolver(enable_validation=True)
+for _module in (cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes):
+    app.include_router(_module.router)
+
+
+def _concrete_responses(resolver: APIGatewayHttpResolver) -> None:
+    """With validation on, Powertools cannot make a schema of a bare `-> Response` (powertools-lambda-python
+    #4085: it wants `Response[T]`) and fails every such route; our bodies are text, so read it as Response[str]."""
+    for route in resolver._static_routes + resolver._dynamic_routes:
+        annotations = route.func.__annotations__
+        if annotations.get("return") in (Response, "Response"):
+            annotations["return"] = Response[str]
+
+
+_concrete_responses(app)
+
+
+# --------------------------------------------------------------------------- before routing
+def face_of(event: dict[str, Any]) -> str:
+    http = event["requestContext"]["http"]
+    return MPS if http["method"] == "POST" and event["rawPath"] == "/" and "x-tc-action" in _headers(event) else COS
+
+
+def bucket_from_host(host: str) -> str | None:
+    """`<bucket>.<domain>` -> bucket; None for IP addresses, bare names and the service's own hosts."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host  # drop the port (not from IPv6)
+    name = name.strip("[]").rstrip(".").lower()
+    try:
+        ipaddress.ip_address(name)
+        return None
+    except ValueError:
+        pass
+    label, _, domain = name.partition(".")
+    if not domain or SERVICE_HOST.search(name) or ("." not in domain and domain != "localhost"):
+        return None
+    return label if BUCKET_NAME.match(label) else None
+
+
+def route_bucket(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The bucket a COS request addresses, and the event as the routers see it (no /buckets/<b>)."""
+    match = PATH_STYLE.match(event["rawPath"])
+    if match:
+        bucket = match["bucket"]
+        if not BUCKET_NAME.match(bucket):
+            raise InvalidInputError(f"{bucket!r} is not a bucket name")
+        rest = match["rest"] or "/"
+        http = {**event["requestContext"]["http"], "path": rest}
+        return {**event, "rawPath": rest, "requestContext": {**event["requestContext"], "http": http}}, bucket
+    host = _headers(event).get("host") or event["requestContext"].get("domainName", "")
+    return event, bucket_from_host(host) or setting("INPUT_BUCKET")
+
+
+def signed_request(event: dict[str, Any]) -> auth.SignedRequest:
+    """What the client signed: the path as sent (before /buckets/<b> is stripped), query, headers, body."""
+    body = event.get("body") or ""
+    return auth.SignedRequest(
+        method=event["requestContext"]["http"]["method"],
+        path=event["rawPath"],
+        query=dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True)),
+        headers=_headers(event),
+        body=base64.b64decode(body) if event.get("isBase64Encoded") else body.encode(),
+    )
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    return {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+
+
+# --------------------------------------------------------------------------- errors
+def cos_error(err: MediaflowError, request_id: str) -> Response:
+    response = xmlio.error(err, request_id)
+    # The class decides the status where the code is a more specific one (e.g. NoSuchRoute).
+    for cls, status in ((AccessDeniedError, 403), (NotFoundError, 404), (InvalidInputError, 400)):
+        if isinstance(err, cls):
+            response.status_code = status
+            break
+    return response
+
+
+def mps_error(err: MediaflowError, request_id: str, status: int) -> Response:
+    """TencentCloud API 3.0's error shape; request errors are HTTP 200 there, as they are here."""
+    code = err.code if err.code.startswith("AuthFailure") else TC_CODES.get(err.code, err.code)
+    body = {"Response": {"Error": {"Code": code, "Message": err.message}, "RequestId": request_id}}
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
+                    headers={"x-ci-request-id": request_id, "X-TC-RequestId": request_id})
+
+
+def error_response(err: MediaflowError, *, status: int | None = None) -> Response:
+    request_id, face = app.context.get("request_id", ""), app.context.get("face", COS)
+    if face == MPS:
+        default = 403 if isinstance(err, AccessDeniedError) else 500 if err.code == "InternalError" else 200
+        return mps_error(err, request_id, status or default)
+    response = cos_error(err, request_id)
+    if status:
+        response.status_code = status
+    return response
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> str:
+    """'Field.Path: what is wrong' for each error (never the offending input)."""
+    return "; ".join(f"{'.'.join(str(part) for part in e.get('loc', ())) or 'request'}: {e.get('msg', e.get('type'))}"
+                     for e in errors)
+
+
+@app.exception_handler(MediaflowError)
+def _mediaflow_error(err: MediaflowError) -> Response:
+    return error_response(err)
+
+
+@app.exception_handler([ValidationError, RequestValidationError])
+def _invalid(err: ValidationError | RequestValidationError) -> Response:
+    return error_response(InvalidInputError(describe_validation(list(err.errors()))))
+
+
+@app.exception_handler(ServiceError)
+def _service_error(err: ServiceError) -> Response:
+    error = MediaflowError(err.msg, code=SERVICE_CODES.get(err.status_code, "InternalError"))
+    return error_response(error, status=err.status_code)
+
+
+@app.not_found
+def _no_route(_: Exception) -> Response:
+    http = app.current_event.request_context.http
+    return error_response(NotFoundError(f"no route for {http.method} {app.current_event.raw_path}", code="NoSuchRoute"),
+                          status=404 if app.context.get("face") != MPS else None)
+
+
+@app.exception_handler(Exception)
+def _internal(err: Exception) -> Response:
+    logger.exception("unhandled error", extra={"request_id": app.context.get("request_id")})
+    return error_response(MediaflowError(f"internal error; request id {app.context.get('request_id')}"))
+
+
+# --------------------------------------------------------------------------- documentation
+@cache
+def openapi_document() -> str:
+    return app.get_openapi_json_schema(
+        title="mediaflow", version=__version__,
+        description="COS CI-style media processing (XML face) and an MPS-style JSON face (POST / with X-TC-Action).",
+    )
+
+
+@app.get(OPENAPI_PATH, include_in_schema=False)
+def _openapi() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+# --------------------------------------------------------------------------- entry point
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Identify, place and authenticate the request, then route it."""
+    request_id = str(uuid.uuid4())
+    face = face_of(event)
+    app.clear_context()
+    app.append_context(request_id=request_id, face=face)
+    logger.append_keys(ci_request_id=request_id, face=face)
+    try:
+        routed, bucket = route_bucket(event) if face == COS else (event, setting("INPUT_BUCKET"))
+        app.append_context(bucket=bucket)
+        if not (event["requestContext"]["http"]["method"] == "GET" and event["rawPath"] == OPENAPI_PATH):
+            verify = auth.verify_cos if face == COS else auth.verify_tc3
+            app.append_context(access_key=verify(signed_request(event), auth.access_keys()))
+    except MediaflowError as err:
+        return _http_api_result(error_response(err), request_id)
+    except Exception:
+        logger.exception("request could not be placed or authenticated")
+        return _http_api_result(error_response(MediaflowError(f"internal error; request id {request_id}")), request_id)
+    result = app.resolve(routed, context)
+    headers = result.setdefault("headers", {})
+    if not any(name.lower() == "x-ci-request-id" for name in headers):
+        headers["x-ci-request-id"] = request_id
+    return result
+
+
+def _http_api_result(response: Response, request_id: str) -> dict[str, Any]:
+    """A Response refused before routing, as an HTTP API (payload v2.0) result."""
+    headers = {name: ",".join(value) if isinstance(value, list) else value for name, value in response.headers.items()}
+    headers.setdefault("x-ci-request-id", request_id)
+    return {"statusCode": response.status_code, "headers": headers, "body": response.body, "isBase64Encoded": False}

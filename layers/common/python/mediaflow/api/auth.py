@@ -1,0 +1,303 @@
+"""Request-signature verification for the two faces of the HTTP API.
+
+Every request is signed by the client with an access key (SecretId/SecretKey) that the stack also
+holds (`access_keys()`); the verifier recomputes the signature from what the request actually
+carries and compares it in constant time. Neither the secret nor the expected signature is ever
+put in an error message.
+
+COS CI XML face (`verify_cos`), the COS "q-sign" scheme as cos-python-sdk-v5 signs it::
+
+    Authorization: q-sign-algorithm=sha1&q-ak=<id>&q-sign-time=<start>;<end>&q-key-time=<start>;<end>
+                   &q-header-list=<names>&q-url-param-list=<names>&q-signature=<hex>
+
+    FormatString = method (lower) \\n path \\n params \\n headers \\n
+        params / headers: "name=value" joined by "&", sorted by name; names url-quoted and lowercased,
+        values url-quoted (only "-_.~" left as they are)
+    StringToSign = "sha1" \\n q-sign-time \\n sha1hex(FormatString) \\n
+    SignKey      = hex(HMAC-SHA1(secret, q-key-time))
+    Signature    = hex(HMAC-SHA1(SignKey, StringToSign))
+
+  Both time windows must contain now (60 s of clock skew allowed before the start). Every header in
+  q-header-list must be present and every query parameter must be listed in q-url-param-list (and
+  vice versa), so nothing unsigned can be slipped into the query. The one exception is a bare action
+  flag that the SDK appends without signing (`PUT /jobs/<id>?cancel`): an empty `cancel` is allowed
+  unsigned and left out of the signed string, as the SDK leaves it out.
+
+  Limitation: the scheme does not sign the body. When the client signed Content-Length and/or
+  Content-MD5 (the SDK signs Content-Length whenever there is a body, Content-MD5 when it sends
+  one), the body is checked against them: a body of another length, or with another MD5, is refused.
+  A body of the same length is only protected when Content-MD5 was signed; a client that signs
+  neither header can have its body replaced unnoticed.
+
+MPS JSON face (`verify_tc3`), TencentCloud API 3.0 TC3-HMAC-SHA256::
+
+    Authorization: TC3-HMAC-SHA256 Credential=<id>/<yyyy-mm-dd>/<service>/tc3_request,
+                   SignedHeaders=content-type;host, Signature=<hex>
+    X-TC-Timestamp: <unix seconds>   (X-TC-Action, X-TC-Version, X-TC-Region, X-TC-Token: not signed)
+
+    CanonicalRequest = METHOD \\n path \\n query \\n "name:value\\n" per signed header \\n
+                       signed-header-names \\n sha256hex(body)
+        header values trimmed and lowercased; query url-encoded as the SDK does (quote_plus, in order)
+    StringToSign = "TC3-HMAC-SHA256" \\n timestamp \\n <date>/<service>/tc3_request \\n sha256hex(CanonicalRequest)
+    SigningKey   = HMAC-SHA256 chain: "TC3"+secret -> date -> service -> "tc3_request"
+    Signature    = hex(HMAC-SHA256(SigningKey, StringToSign))
+
+  The timestamp must be within 300 s of now, the credential date must be its UTC date, the service
+  "mps" (or "vod"). The body is always hashed; "UNSIGNED-PAYLOAD" is refused. Limitation: the SDK
+  signs only content-type and host, so X-TC-Action/Version/Region are not covered by the signature.
+
+Building a `SignedRequest` from an API Gateway HTTP API (payload v2) event: path = rawPath (not the
+decoded `path` of the route), query parsed from rawQueryString in order with blank values kept
+(`parse_qsl(raw, keep_blank_values=True)`), headers as given (API Gateway lowercases names and joins
+repeated headers with commas), body base64-decoded when isBase64Encoded, else UTF-8 encoded. The
+Host the client signed must be the host it actually called.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import quote, unquote, urlencode
+
+from mediaflow import aws
+from mediaflow.exceptions import AccessDeniedError, MediaflowError
+
+COS_CLOCK_SKEW = 60  # seconds a COS q-sign-time may start in the future
+TC3_MAX_SKEW = 300  # seconds X-TC-Timestamp may be away from now
+TC3_SERVICES = frozenset({"mps", "vod"})
+KEYS_TTL = 300.0  # seconds the keys read from Secrets Manager are reused
+
+_COS_FIELDS = (
+    "q-sign-algorithm", "q-ak", "q-sign-time", "q-key-time", "q-header-list", "q-url-param-list", "q-signature",
+)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    method: str  # "GET", "POST", ...
+    path: str  # the raw path as the client sent and signed it, e.g. "/jobs" or "/buckets/b1/jobs"
+    query: dict[str, str]  # decoded query parameters; a bare "?cancel" gives {"cancel": ""}
+    headers: dict[str, str]  # any case; looked up case-insensitively
+    body: bytes
+
+
+# --- COS q-sign ---------------------------------------------------------------------------------
+
+
+# Bare flags the SDK puts on the URL after signing (ci_cancel_jobs); they carry no value to tamper with.
+UNSIGNED_FLAGS = frozenset({"cancel"})
+
+
+def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None) -> str:
+    """Check a COS-signed request; return its access key id or raise AccessDeniedError."""
+    now = time.time() if now is None else now
+    headers = _lower_keys(request.headers)
+    fields = _cos_fields(headers.get("authorization", ""))
+
+    if fields["q-sign-algorithm"].lower() != "sha1":
+        raise AccessDeniedError("unsupported q-sign-algorithm (only sha1)")
+    key_id = fields["q-ak"]
+    secret = keys.get(key_id)
+    if not secret:
+        raise AccessDeniedError("unknown access key id")
+    _check_cos_window(fields["q-sign-time"], now, "q-sign-time")
+    _check_cos_window(fields["q-key-time"], now, "q-key-time")
+
+    signed_headers = _cos_names(fields["q-header-list"])
+    present = {_cos_quote(name).lower(): value for name, value in headers.items()}
+    missing = [name for name in signed_headers if name not in present]
+    if missing:
+        raise AccessDeniedError(f"signed header(s) missing from the request: {', '.join(missing)}")
+
+    params = {_cos_quote(k).lower(): _cos_quote(v) for k, v in request.query.items()}
+    if len(params) != len(request.query):
+        raise AccessDeniedError("query parameters differ only in case")
+    signed_params = set(_cos_names(fields["q-url-param-list"]))
+    for flag in UNSIGNED_FLAGS - signed_params:
+        if params.get(flag) == "":
+            del params[flag]
+    if unsigned := sorted(params.keys() - signed_params):
+        raise AccessDeniedError(f"query parameter(s) not signed: {', '.join(unsigned)}")
+    if absent := sorted(signed_params - params.keys()):
+        raise AccessDeniedError(f"signed query parameter(s) missing from the request: {', '.join(absent)}")
+
+    params_str = "&".join(f"{k}={params[k]}" for k in sorted(params))
+    headers_str = "&".join(f"{k}={_cos_quote(present[k])}" for k in sorted(signed_headers))
+    sign_key = _hmac(secret.encode(), fields["q-key-time"].encode(), "sha1").hex().encode()
+    # The SDK signs an object key before URL-encoding it, so "/a%20b" was signed as "/a b".
+    paths = dict.fromkeys([request.path or "/", unquote(request.path or "/")])
+    for path in paths:
+        format_str = f"{request.method.lower()}\n{path}\n{params_str}\n{headers_str}\n"
+        to_sign = f"sha1\n{fields['q-sign-time']}\n{hashlib.sha1(format_str.encode()).hexdigest()}\n"
+        expected = _hmac(sign_key, to_sign.encode(), "sha1").hex()
+        if hmac.compare_digest(expected.encode(), fields["q-signature"].lower().encode()):
+            break
+    else:
+        raise AccessDeniedError("signature mismatch")
+
+    # The signature covers the headers, not the body: hold the body to the signed headers.
+    if "content-length" in signed_headers and present["content-length"].strip() != str(len(request.body)):
+        raise AccessDeniedError("body does not match the signed Content-Length")
+    if "content-md5" in signed_headers:
+        md5 = base64.b64encode(hashlib.md5(request.body).digest())
+        if not hmac.compare_digest(md5, present["content-md5"].strip().encode()):
+            raise AccessDeniedError("body does not match the signed Content-MD5")
+    return key_id
+
+
+def _cos_fields(authorization: str) -> dict[str, str]:
+    if not authorization:
+        raise AccessDeniedError("missing Authorization header")
+    fields = dict(part.partition("=")[::2] for part in authorization.strip().split("&"))
+    missing = [name for name in _COS_FIELDS if name not in fields]
+    if missing:
+        raise AccessDeniedError(f"malformed Authorization: missing {', '.join(missing)}")
+    return fields
+
+
+def _check_cos_window(window: str, now: float, name: str) -> None:
+    try:
+        start, end = (int(t) for t in window.split(";"))
+    except ValueError:
+        raise AccessDeniedError(f"malformed {name}") from None
+    if now < start - COS_CLOCK_SKEW:
+        raise AccessDeniedError(f"signature not yet valid ({name} starts in the future)")
+    if now > end:
+        raise AccessDeniedError(f"signature expired ({name} has ended)")
+
+
+def _cos_names(listed: str) -> list[str]:
+    return [name.lower() for name in listed.split(";") if name]
+
+
+def _cos_quote(text: str) -> str:
+    return quote(text, safe="-_.~")
+
+
+# --- TC3-HMAC-SHA256 ----------------------------------------------------------------------------
+
+
+def verify_tc3(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None) -> str:
+    """Check a TC3-HMAC-SHA256-signed request; return its access key id or raise AccessDeniedError."""
+    now = time.time() if now is None else now
+    headers = _lower_keys(request.headers)
+    authorization = headers.get("authorization", "").strip()
+    if not authorization:
+        raise AccessDeniedError("missing Authorization header")
+    algorithm, _, rest = authorization.partition(" ")
+    if algorithm != "TC3-HMAC-SHA256":
+        raise AccessDeniedError("unsupported signature algorithm (only TC3-HMAC-SHA256)")
+    parts = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in rest.split(","))}
+    credential, signed, signature = (parts.get(k, "") for k in ("Credential", "SignedHeaders", "Signature"))
+    scope = credential.split("/")
+    if len(scope) != 4 or scope[3] != "tc3_request" or not signed or not signature:
+        raise AccessDeniedError("malformed Authorization")
+    key_id, date, service, _ = scope
+    if service not in TC3_SERVICES:
+        raise AccessDeniedError(f"credential is for service {service!r}, not mps")
+    secret = keys.get(key_id)
+    if not secret:
+        raise AccessDeniedError("unknown access key id")
+
+    timestamp = headers.get("x-tc-timestamp", "").strip()
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise AccessDeniedError("missing or malformed X-TC-Timestamp")
+    if abs(now - int(timestamp)) > TC3_MAX_SKEW:
+        raise AccessDeniedError(f"signature expired (X-TC-Timestamp more than {TC3_MAX_SKEW} s from now)")
+    if date != datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%d"):
+        raise AccessDeniedError("credential date does not match X-TC-Timestamp")
+    if headers.get("x-tc-content-sha256", "").strip().upper() == "UNSIGNED-PAYLOAD":
+        raise AccessDeniedError("unsigned payloads are not accepted")
+
+    names = [name.strip() for name in signed.lower().split(";")]
+    if not {"content-type", "host"} <= set(names):
+        raise AccessDeniedError("SignedHeaders must include content-type and host")
+    if missing := [name for name in names if name not in headers]:
+        raise AccessDeniedError(f"signed header(s) missing from the request: {', '.join(missing)}")
+
+    canonical = "\n".join([
+        request.method.upper(),
+        request.path or "/",
+        urlencode(list(request.query.items())),
+        "".join(f"{name}:{headers[name].strip().lower()}\n" for name in names),
+        ";".join(names),
+        hashlib.sha256(request.body).hexdigest(),
+    ])
+    to_sign = "\n".join([
+        "TC3-HMAC-SHA256",
+        timestamp,
+        f"{date}/{service}/tc3_request",
+        hashlib.sha256(canonical.encode()).hexdigest(),
+    ])
+    key = ("TC3" + secret).encode()
+    for step in (date, service, "tc3_request"):
+        key = _hmac(key, step.encode(), "sha256")
+    expected = _hmac(key, to_sign.encode(), "sha256").hex()
+    if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
+        raise AccessDeniedError("signature mismatch")
+    return key_id
+
+
+# --- shared -------------------------------------------------------------------------------------
+
+
+def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _hmac(key: bytes, message: bytes, digest: str) -> bytes:
+    return hmac.new(key, message, digest).digest()
+
+
+# --- access keys --------------------------------------------------------------------------------
+
+_cached: tuple[str, float, dict[str, str]] | None = None  # (secret ARN, expires at, keys)
+
+
+def access_keys() -> dict[str, str]:
+    """Access key id -> secret key, from Secrets Manager (cached 300 s), else the environment, else none.
+
+    The secret's SecretString is {"SecretId": ..., "SecretKey": ...} or a list of such pairs (rotation).
+    """
+    global _cached
+    arn = os.environ.get("ACCESS_KEYS_SECRET_ARN")
+    if arn:
+        if _cached is None or _cached[0] != arn or time.monotonic() >= _cached[1]:
+            secret = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+            _cached = (arn, time.monotonic() + KEYS_TTL, _parse_key_pairs(secret))
+        return dict(_cached[2])
+    key_id, secret_key = os.environ.get("MEDIAFLOW_ACCESS_KEY_ID"), os.environ.get("MEDIAFLOW_SECRET_ACCESS_KEY")
+    if key_id and secret_key:
+        return {key_id: secret_key}
+    return {}
+
+
+def reset() -> None:
+    """Forget the cached keys (tests, or to pick up a rotated secret at once)."""
+    global _cached
+    _cached = None
+
+
+def _parse_key_pairs(secret_string: str) -> dict[str, str]:
+    try:
+        pairs = json.loads(secret_string)
+    except ValueError:
+        pairs = None
+    if isinstance(pairs, dict):
+        pairs = [pairs]
+    valid = isinstance(pairs, list) and all(
+        isinstance(p, dict) and isinstance(p.get("SecretId"), str) and isinstance(p.get("SecretKey"), str)
+        and p["SecretId"] and p["SecretKey"]
+        for p in pairs
+    )
+    if not valid:
+        # Never include the secret's text: it holds the keys.
+        raise MediaflowError("the access key secret is not {SecretId, SecretKey} JSON or a list of them")
+    return {p["SecretId"]: p["SecretKey"] for p in pairs}

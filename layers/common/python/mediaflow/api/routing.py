@@ -1,0 +1,79 @@
+"""What every COS CI route needs: the request's bucket and id, its query and body, and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from ..exceptions import InvalidInputError
+from ..times import ci_time, parse_ci_time
+from . import xmlio
+
+
+class Route:
+    """A view of the current request for one router's handlers."""
+
+    def __init__(self, router: Router):
+        self.router = router
+
+    @property
+    def bucket(self) -> str:
+        return self.router.context["bucket"]
+
+    @property
+    def request_id(self) -> str:
+        return self.router.context["request_id"]
+
+    def query(self, name: str, default: str | None = None) -> str | None:
+        params = self.router.current_event.query_string_parameters or {}
+        return params.get(name, default)
+
+    def flag(self, name: str) -> bool:
+        """A bare query flag such as ?cancel or ?active."""
+        return name in (self.router.current_event.query_string_parameters or {})
+
+    def body(self, *, required: bool = True) -> dict[str, Any]:
+        event = self.router.current_event
+        return xmlio.request_body(event.decoded_body if event.body else None, required=required)
+
+    def ok(self, payload: dict[str, Any]) -> Response:
+        return xmlio.respond(payload, self.request_id)
+
+    def empty(self) -> Response:
+        return xmlio.empty(self.request_id)
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        text = self.query(name)
+        if text in (None, ""):
+            return default
+        try:
+            value = int(text)
+        except ValueError as error:
+            raise InvalidInputError(f"{name}: {text!r} is not a number") from error
+        if not low <= value <= high:
+            raise InvalidInputError(f"{name}: {value} is outside [{low}, {high}]")
+        return value
+
+    def time(self, name: str) -> datetime | None:
+        text = self.query(name)
+        if not text:
+            return None
+        try:
+            return parse_ci_time(text)
+        except ValueError as error:
+            raise InvalidInputError(f"{name}: {text!r} is not a time like 2022-06-27T15:23:12+0800") from error
+
+    def ids(self, name: str) -> list[str]:
+        return [part.strip() for part in (self.query(name) or "").split(",") if part.strip()]
+
+
+def page(items: list[Any], number: int, size: int) -> list[Any]:
+    return items[(number - 1) * size : number * size]
+
+
+def times(record: dict[str, Any]) -> dict[str, Any]:
+    """Datetimes rendered the CI way, everything else as it is."""
+    return {k: ci_time(v) if isinstance(v, datetime) else v for k, v in record.items()}

@@ -1,0 +1,165 @@
+"""Jobs submitted through the API (CreateMediaJobs): validated as a whole, then one queued execution
+per operation, so that each job has its own priority and can be cancelled on its own."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError, field_validator
+
+from . import aws, config, ids, store
+from .exceptions import InvalidInputError, NotFoundError
+from .jobs import get_job, job_key, put_job
+from .models import FINAL_STATES, Execution, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
+from .queues import enqueue, ensure_queues, exec_key, send_ticket
+from .templates import build_operation
+from .times import now
+from .workflows import PROCESSING_NODES
+
+MAX_OPERATIONS = 6
+MAX_CANCEL = 10
+
+
+class RequestInput(Model):
+    Object: str | None = None
+    Url: str | None = None
+
+
+class JobsRequest(Model):
+    """The <Request> of CreateMediaJobs."""
+
+    Tag: str
+    Input: RequestInput
+    Operation: list[dict[str, Any]]
+    QueueId: str | None = None
+    QueueType: str | None = None
+    CallBack: str | None = None
+    CallBackFormat: Literal["XML", "JSON"] | None = None
+    CallBackType: Literal["Url", "TDMQ"] | None = None
+    CallBackMqConfig: MqConfig | None = None
+
+    @field_validator("Operation", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("QueueId", "QueueType", "CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+def parse_jobs_request(request: dict[str, Any]) -> JobsRequest:
+    try:
+        parsed = JobsRequest.model_validate(request)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from error
+    if parsed.Tag not in PROCESSING_NODES:
+        raise InvalidInputError(f"Tag: {parsed.Tag!r} is not supported (supported: {', '.join(sorted(PROCESSING_NODES))})")
+    if not 1 <= len(parsed.Operation) <= MAX_OPERATIONS:
+        raise InvalidInputError(f"Operation: between 1 and {MAX_OPERATIONS} operations, not {len(parsed.Operation)}")
+    if not parsed.Input.Object:
+        raise InvalidInputError("Input.Object is required: the key of an object in the bucket")
+    if parsed.CallBack and parsed.CallBack != "no" and not parsed.CallBack.startswith(("http://", "https://")):
+        raise InvalidInputError("CallBack: an http(s) URL, or 'no' to send no callback")
+    return parsed
+
+
+def callback_rule(request: JobsRequest, queue: Queue) -> NotifyConfig:
+    """The job's callback: its own CallBack* fields win over the queue's rule; CallBack=no sends none."""
+    if request.CallBack == "no":
+        return NotifyConfig(State="Off")
+    if request.CallBack or request.CallBackType == "TDMQ":
+        mq = request.CallBackMqConfig or MqConfig()
+        if request.CallBackType == "TDMQ" and not mq.MqName:
+            raise InvalidInputError("CallBackMqConfig.MqName is required when CallBackType is TDMQ")
+        return NotifyConfig(State="On", Type=request.CallBackType or "Url", Url=request.CallBack, Event="TaskFinish",
+                            ResultFormat=request.CallBackFormat or queue.NotifyConfig.ResultFormat,
+                            MqMode=mq.MqMode, MqRegion=mq.MqRegion, MqName=mq.MqName)
+    rule = queue.NotifyConfig.model_copy()
+    if request.CallBackFormat:
+        rule.ResultFormat = request.CallBackFormat
+    return rule
+
+
+def _check_object(bucket: str, key: str) -> None:
+    try:
+        aws.client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        raise InvalidInputError(f"Input.Object: {key} does not exist in bucket {bucket}") from error
+
+
+def create_media_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, media_queue_url: str) -> list[Job]:
+    """Validate every operation, then create and queue one job per operation. Nothing is written
+    unless the whole request is valid."""
+    request = parse_jobs_request(body)
+    region = config.region()
+    media_queue_id = ids.stable_id(ids.QUEUE, bucket, "media")
+    if request.QueueId and request.QueueId != media_queue_id:
+        raise InvalidInputError(f"QueueId: {request.QueueId} is not the media queue of bucket {bucket}")
+    operations: list[Operation] = []
+    for index, spec in enumerate(request.Operation):
+        where = f"Operation[{index}]" if len(request.Operation) > 1 else "Operation"
+        try:
+            operation = build_operation(request.Tag, spec, default_bucket=output_bucket, default_region=region)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{where}: {error.message}") from error
+        if request.Tag == "Snapshot" and "${number}" not in operation.Output.Object.lower():
+            raise InvalidInputError(f"{where}.Output.Object: a Snapshot's must contain ${{Number}}")
+        operations.append(operation)
+    _check_object(bucket, request.Input.Object)
+    queue = ensure_queues(bucket)["media"]
+    notify = callback_rule(request, queue)
+    created = now()
+    jobs = []
+    for operation in operations:
+        job_id = ids.new_id(ids.JOB)
+        job = Job(JobId=job_id, Tag=request.Tag, State="Pause" if queue.State == "Paused" else "Submitted",
+                  CreationTime=created, QueueId=queue.QueueId,
+                  Input=JobInput(BucketId=bucket, Object=request.Input.Object, Region=region),
+                  Operation=operation, execution_id=job_id, notify=notify)
+        put_job(job)
+        enqueue(Execution(id=job_id, queue_id=queue.QueueId, bucket=bucket, priority=operation.JobLevel,
+                          job_ids=[job_id], created=created, object=request.Input.Object, notify=notify))
+        jobs.append(job)
+    send_ticket(media_queue_url, queue.QueueId)
+    return jobs
+
+
+def cancel_jobs(bucket: str, job_ids: list[str]) -> None:
+    """Cancel jobs that have not started: their execution leaves its queue's order for good.
+    A job of a workflow run cancels the run it belongs to."""
+    if not 1 <= len(job_ids) <= MAX_CANCEL:
+        raise InvalidInputError(f"between 1 and {MAX_CANCEL} job ids, not {len(job_ids)}")
+    jobs = [get_job(job_id) for job_id in job_ids]
+    for job_id, job in zip(job_ids, jobs):
+        if job is None or job.Input.BucketId != bucket:
+            raise NotFoundError(f"job {job_id} does not exist")
+    for job in jobs:
+        _cancel_execution(job)  # type: ignore[arg-type]
+
+
+def _cancel_execution(job: Job) -> None:
+    for _ in range(20):
+        execution, version = store.must_get(*exec_key(job.execution_id), Execution)
+        if execution.state == "Cancel":
+            return
+        if execution.state != "Submitted":
+            raise InvalidInputError(f"job {job.JobId} is {job.State}: only jobs that have not started can be cancelled",
+                                    code="InvalidJobState")
+        execution.state, execution.ended = "Cancel", now()
+        try:  # conditional on the version, so a claim that gets there first wins and this one retries
+            store.replace(*exec_key(execution.id), execution, version, state="Cancel", remove=("gsi1pk", "gsi1sk"))
+            break
+        except store.ConflictError:
+            continue
+    else:
+        raise InvalidInputError(f"job {job.JobId} is changing too fast to cancel; try again")
+    for job_id in execution.job_ids:
+        def cancelled(doc: Job) -> None:
+            if doc.State not in FINAL_STATES:
+                doc.State, doc.EndTime = "Cancel", execution.ended
+
+        store.mutate(*job_key(job_id), Job, cancelled)

@@ -1,0 +1,171 @@
+"""The API function in-process on the template's stack in moto: HTTP API (payload v2.0) events, signed
+by the Tencent SDK's own signer, through `mediaflow.api.app.handler` and the thin Lambda handler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+import pytest
+import requests
+import xmltodict
+from pydantic import BaseModel
+from qcloud_cos import CosConfig
+from qcloud_cos.cos_auth import CosS3Auth
+
+from mediaflow.api import app as api_app
+from mediaflow.api import auth, cos_queues
+from mediaflow.local.front import http_api_event
+from support import LambdaContext, import_handler
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+KEY_ID, SECRET_KEY = "AKIDmediaflowintegration0000000000", "integration-secret-key-0123456789abcdef"
+SDK_HOST = "hostbucket-1250000000.ci.ap-guangzhou.myqcloud.com"  # what cos-python-sdk-v5 calls for CI
+
+
+@pytest.fixture
+def serve(stack):
+    """`handler` of mediaflow.api.app with the stack's secret holding our key pair."""
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.outputs["AccessKeysSecretArn"], SecretString=json.dumps({"SecretId": KEY_ID, "SecretKey": SECRET_KEY}))
+    auth.reset()
+    yield lambda event: api_app.handler(event, LambdaContext())
+    auth.reset()
+
+
+def event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
+          sign: bool = True, secret: str = SECRET_KEY) -> dict:
+    """The event API Gateway makes of a request to `url`, signed as cos-python-sdk-v5 signs it."""
+    parts = urlsplit(url)
+    signer = None
+    if sign:
+        conf = CosConfig(Region="ap-guangzhou", SecretId=KEY_ID, SecretKey=secret)
+        signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)))
+    prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
+    sent = [("Host", parts.netloc), *prepared.headers.items()]
+    return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,
+                          prepared.body or b"", source_ip="203.0.113.10")
+
+
+def xml(result: dict) -> dict:
+    return xmltodict.parse(result["body"])
+
+
+def queue_bucket(result: dict) -> str:
+    assert result["statusCode"] == 200, result["body"]
+    return xml(result)["Response"]["QueueList"]["BucketId"]
+
+
+def test_bucket_from_the_sdk_host(serve) -> None:
+    result = serve(event("GET", f"https://{SDK_HOST}/queue"))
+    assert queue_bucket(result) == "hostbucket-1250000000"  # the whole first label, appid included
+    request_id = result["headers"]["x-ci-request-id"]
+    assert request_id and xml(result)["Response"]["RequestId"] == request_id
+
+
+def test_bucket_from_the_path_is_stripped_before_routing(serve) -> None:
+    assert queue_bucket(serve(event("GET", "http://127.0.0.1/buckets/pathbucket-1250000000/queue"))) == "pathbucket-1250000000"
+
+
+def test_bucket_defaults_to_the_stack_input_bucket(serve, stack) -> None:
+    default = stack.outputs["InputBucketName"]
+    assert queue_bucket(serve(event("GET", "https://a1b2c3.execute-api.us-east-1.amazonaws.com/queue"))) == default
+    assert queue_bucket(serve(event("GET", "http://localhost/queue"))) == default
+
+
+@pytest.mark.parametrize(("host", "bucket"), [
+    ("b-1250000000.ci.ap-guangzhou.myqcloud.com", "b-1250000000"),
+    ("media.example.com:8443", "media"),
+    ("bk1.localhost:4567", "bk1"),
+    ("example.com", None),
+    ("localhost", None),
+    ("127.0.0.1:4567", None),
+    ("[::1]:4567", None),
+    ("x1.execute-api.eu-west-1.amazonaws.com", None),
+])
+def test_bucket_from_host(host: str, bucket: str | None) -> None:
+    assert api_app.bucket_from_host(host) == bucket
+
+
+def test_unsigned_request_is_refused_in_xml(serve) -> None:
+    result = serve(event("GET", f"https://{SDK_HOST}/queue", sign=False))
+    assert result["statusCode"] == 403
+    error = xml(result)["Error"]
+    assert error["Code"] == "AccessDenied" and error["RequestId"] == result["headers"]["x-ci-request-id"]
+
+
+def test_wrong_key_is_refused(serve) -> None:
+    result = serve(event("GET", f"https://{SDK_HOST}/queue", secret="not-the-secret"))
+    assert result["statusCode"] == 403 and xml(result)["Error"]["Code"] == "AccessDenied"
+
+
+def test_path_style_signature_covers_the_bucket(serve) -> None:
+    """The client signs /buckets/<b>/..., so the bucket cannot be swapped after signing."""
+    signed = event("GET", "http://127.0.0.1/buckets/mine-1250000000/queue")
+    signed["rawPath"] = signed["requestContext"]["http"]["path"] = "/buckets/theirs-1250000000/queue"
+    assert serve(signed)["statusCode"] == 403
+
+
+def test_unknown_route_is_404(serve) -> None:
+    result = serve(event("GET", f"https://{SDK_HOST}/no-such-thing"))
+    assert result["statusCode"] == 404
+    assert xml(result)["Error"]["Code"] == "NoSuchRoute"
+
+
+def test_bad_path_style_bucket_is_400(serve) -> None:
+    result = serve(event("GET", "http://127.0.0.1/buckets/Not_A_Bucket/queue"))
+    assert result["statusCode"] == 400 and xml(result)["Error"]["Code"] == "InvalidArgument"
+
+
+def test_validation_error_in_a_route_is_400_naming_the_field(serve, monkeypatch) -> None:
+    class Limits(BaseModel):
+        MaxConcurrent: int
+
+    def invalid(*args, **kwargs):
+        Limits.model_validate({"MaxConcurrent": "many"})
+
+    monkeypatch.setattr(cos_queues, "list_queues", invalid)
+    result = serve(event("GET", f"https://{SDK_HOST}/queue"))
+    assert result["statusCode"] == 400
+    error = xml(result)["Error"]
+    assert error["Code"] == "InvalidArgument" and "MaxConcurrent" in error["Message"]
+
+
+def test_unexpected_error_is_500_without_details(serve, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("table password is hunter2")
+
+    monkeypatch.setattr(cos_queues, "list_queues", broken)
+    result = serve(event("GET", f"https://{SDK_HOST}/queue"))
+    assert result["statusCode"] == 500
+    error = xml(result)["Error"]
+    assert error["Code"] == "InternalError" and "hunter2" not in result["body"]
+    assert result["headers"]["x-ci-request-id"] in error["Message"]
+
+
+def test_json_face_unsigned_is_refused_in_json(serve) -> None:
+    request = event("POST", "https://mps.tencentcloudapi.com/", sign=False, body=b'{"TaskId": "x"}',
+                    headers={"Content-Type": "application/json", "X-TC-Action": "DescribeTaskDetail"})
+    result = serve(request)
+    assert result["statusCode"] == 403
+    response = json.loads(result["body"])["Response"]
+    assert response["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert response["RequestId"] == result["headers"]["x-ci-request-id"]
+
+
+def test_openapi_document_is_served_unsigned_through_the_lambda_handler(stack, handler_env) -> None:
+    api = import_handler("api", {**handler_env, "INPUT_BUCKET": stack.outputs["InputBucketName"]})
+    result = api.handler(event("GET", "https://a1b2c3.execute-api.us-east-1.amazonaws.com/openapi.json", sign=False),
+                         LambdaContext())
+    assert result["statusCode"] == 200
+    document = json.loads(result["body"])
+    assert document["info"]["title"] == "mediaflow" and "/queue" in document["paths"]
+    assert document == json.loads((ROOT / "docs" / "openapi.json").read_text())
+
+
+def test_checked_in_openapi_document_is_current() -> None:
+    assert json.loads((ROOT / "docs" / "openapi.json").read_text()) == json.loads(api_app.openapi_document()), (
+        "docs/openapi.json is out of date; regenerate it with: .venv/bin/mediaflow openapi > docs/openapi.json")
