@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 FFMPEG_BIN = ROOT / "layers" / "ffmpeg" / "bin"
@@ -81,3 +82,48 @@ def sqs_event(queue_url: str, messages: list[dict]) -> dict:
 
     arn = "arn:aws:sqs:us-east-1:123456789012:" + queue_url.rsplit("/", 1)[1]
     return {"Records": [sqs_record(message, arn) for message in messages]}
+
+
+# ------------------------------------------------------------------ signed API events
+API_KEY_ID, API_SECRET = "AKIDmediaflowtests00000000000000", "tests-secret-key-0123456789abcdef0123"
+MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"
+
+
+def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
+              sign: bool = True, secret: str = API_SECRET) -> dict:
+    """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it."""
+    import requests
+    from qcloud_cos import CosConfig
+    from qcloud_cos.cos_auth import CosS3Auth
+
+    from mediaflow.local.front import http_api_event
+
+    parts = urlsplit(url)
+    signer = None
+    if sign:
+        conf = CosConfig(Region="ap-guangzhou", SecretId=API_KEY_ID, SecretKey=secret)
+        signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)))
+    prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
+    sent = [("Host", parts.netloc), *prepared.headers.items()]
+    return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,
+                          prepared.body or b"", source_ip="203.0.113.10")
+
+
+def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: bytes = b"") -> dict:
+    """The API Gateway event of an MPS call signed by the TencentCloud SDK (TC3-HMAC-SHA256);
+    `tamper` is appended to the body after signing."""
+    from tencentcloud.common.common_client import CommonClient
+    from tencentcloud.common.credential import Credential
+    from tencentcloud.common.http.request import RequestInternal
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    from mediaflow.local.front import http_api_event
+
+    host = "127.0.0.1:4567"
+    client = CommonClient("mps", "2019-06-12", Credential(API_KEY_ID, secret), "ap-guangzhou",
+                          ClientProfile(httpProfile=HttpProfile(endpoint=host)))
+    internal = RequestInternal(host, "POST", "/")
+    client._build_req_inter(action, params, internal)
+    return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
+                          source_ip="203.0.113.10")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -18,12 +19,17 @@ from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_BUDGET = 120  # seconds
+EXTERNAL_BUCKET = "e2e-external-uploads"  # a bucket outside the stack (ExternalBucketNames)
 
 
 @dataclass
 class LocalStack:
     endpoint: str
     outputs: dict[str, str]
+    api_url: str = ""  # the local front of the HTTP API
+    secret_id: str = ""  # the API key pair put into the stack's AccessKeys secret
+    secret_key: str = ""
+    external_bucket: str = ""  # listed in ExternalBucketNames; EventBridge notifications on
 
     def client(self, service: str) -> object:
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
@@ -32,16 +38,20 @@ class LocalStack:
 
 @pytest.fixture(scope="package")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    port = free_port()
+    port, api_port = free_port(), free_port()
+    secret_id, secret_key = "AKIDe2e" + secrets.token_hex(16), secrets.token_urlsafe(30)
     state = tmp_path_factory.mktemp("local-state")
     log = (state / "local-up.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "mediaflow.cli", "local", "up", "--port", str(port), "--stack", "e2e",
-         "--template", str(ROOT / "template.yaml")],
+         "--template", str(ROOT / "template.yaml"), "--api-port", str(api_port),
+         "--parameter", f"ExternalBucketNames={EXTERNAL_BUCKET}"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             "MEDIAFLOW_ACCESS_KEY_ID": secret_id, "MEDIAFLOW_SECRET_ACCESS_KEY": secret_key},
     )
-    stack = LocalStack(endpoint=f"http://127.0.0.1:{port}", outputs={})
+    stack = LocalStack(endpoint=f"http://127.0.0.1:{port}", outputs={}, api_url=f"http://127.0.0.1:{api_port}",
+                       secret_id=secret_id, secret_key=secret_key, external_bucket=EXTERNAL_BUCKET)
     deadline = time.monotonic() + STARTUP_BUDGET
     while time.monotonic() < deadline and "is up" not in (state / "local-up.log").read_text():
         if process.poll() is not None:

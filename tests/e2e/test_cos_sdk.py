@@ -90,9 +90,9 @@ def test_a_custom_template_is_created_and_held(cos, bucket) -> None:
 
 
 def test_a_paused_queue_holds_jobs_and_cancel_removes_one(cos, bucket, media_queue) -> None:
-    answer = set_queue_state(cos, bucket, media_queue, "Paused")
-    assert answer["Queue"]["State"] == "Paused" and get_queue(media_queue).State == "Paused"
-    try:
+    try:  # resumed whatever happens: a queue left paused would hold every later test's jobs
+        answer = set_queue_state(cos, bucket, media_queue, "Paused")
+        assert as_list(answer["Queue"])[0]["State"] == "Paused" and get_queue(media_queue).State == "Paused"
         created = cos.ci_create_media_jobs(Bucket=bucket, Jobs={
             "Tag": "Transcode", "Input": {"Object": "sdk/clip.mp4"}, "QueueId": media_queue,
             "Operation": [{"TemplateId": MP4_SD, "Output": {"Object": "sdk/held-${Jobid}.mp4"}, "JobLevel": "1"},
@@ -141,7 +141,7 @@ def test_a_workflow_runs_its_serial_step_after_the_parallel_ones(cos, bucket, me
     assert run_id.startswith("i") and len(run_id) == 33
 
     def finished() -> dict[str, Any] | None:
-        execution = cos.ci_get_workflowexecution(Bucket=bucket, RunId=run_id)["WorkflowExecution"]
+        execution = as_list(cos.ci_get_workflowexecution(Bucket=bucket, RunId=run_id)["WorkflowExecution"])[0]
         return execution if execution["State"] in ("Success", "Failed") else None
 
     execution = wait_for(finished, what="the workflow run")
@@ -154,6 +154,6 @@ def test_a_workflow_runs_its_serial_step_after_the_parallel_ones(cos, bucket, me
     assert animation.Operation.MediaResult["OutputFile"]["ObjectName"] == [f"sdk-wf/{run_id}/anim.gif"]
     listed = cos.ci_list_workflowexecution(Bucket=bucket, WorkflowId=workflow_id)
     assert [r["RunId"] for r in as_list(listed["WorkflowExecutionList"])] == [run_id]
-    assert cos.ci_get_workflow(Bucket=bucket, Ids=workflow_id)["MediaWorkflowList"]["Name"] == "sdk-serial-after-parallel"
+    assert as_list(cos.ci_get_workflow(Bucket=bucket, Ids=workflow_id)["MediaWorkflowList"])[0]["Name"] == "sdk-serial-after-parallel"
     cos.ci_delete_workflow(Bucket=bucket, WorkflowId=workflow_id)
     assert as_list(cos.ci_get_workflow(Bucket=bucket, Ids=workflow_id).get("NonExistIDs")) == [workflow_id]

@@ -18,6 +18,9 @@ from mediaflow.local.runtime import NO_INLINE_MAPPINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+# Powertools reads these when mediaflow.observability is first imported, which may be at collection.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Mediaflow")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mediaflow")
 
 
 def _clients(service: str) -> object:
@@ -78,3 +81,18 @@ def handler_env() -> dict[str, str]:
     return {k: os.environ[k] for k in ("TABLE_NAME", "OUTPUT_BUCKET", "MEDIA_QUEUE_URL", "NOTIFY_QUEUE_URL",
                                        "NOTIFY_DLQ_URL", "STATE_MACHINE_ARN", "CALLBACK_RETRY_SECONDS",
                                        "ALLOW_LOOPBACK_CALLBACKS")}
+
+
+@pytest.fixture
+def serve(stack):
+    """The API function's `handler` in-process, the stack's secret holding the tests' key pair."""
+    import json
+
+    from mediaflow.api import app, auth
+    from support import API_KEY_ID, API_SECRET, LambdaContext
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.outputs["AccessKeysSecretArn"], SecretString=json.dumps({"SecretId": API_KEY_ID, "SecretKey": API_SECRET}))
+    auth.reset()
+    yield lambda event: app.handler(event, LambdaContext())
+    auth.reset()

@@ -15,8 +15,6 @@ from pydantic import BaseModel
 from qcloud_cos import CosConfig
 from qcloud_cos.cos_auth import CosS3Auth
 
-from mediaflow.api import app as api_app
-from mediaflow.api import auth, cos_queues
 from mediaflow.local.front import http_api_event
 from support import LambdaContext, import_handler
 
@@ -26,13 +24,22 @@ KEY_ID, SECRET_KEY = "AKIDmediaflowintegration0000000000", "integration-secret-k
 SDK_HOST = "hostbucket-1250000000.ci.ap-guangzhou.myqcloud.com"  # what cos-python-sdk-v5 calls for CI
 
 
+def api_app():
+    # Imported when used, not at collection: Powertools reads its settings from the environment on import.
+    from mediaflow.api import app
+
+    return app
+
+
 @pytest.fixture
 def serve(stack):
     """`handler` of mediaflow.api.app with the stack's secret holding our key pair."""
+    from mediaflow.api import auth
+
     boto3.client("secretsmanager").put_secret_value(
         SecretId=stack.outputs["AccessKeysSecretArn"], SecretString=json.dumps({"SecretId": KEY_ID, "SecretKey": SECRET_KEY}))
     auth.reset()
-    yield lambda event: api_app.handler(event, LambdaContext())
+    yield lambda event: api_app().handler(event, LambdaContext())
     auth.reset()
 
 
@@ -87,7 +94,7 @@ def test_bucket_defaults_to_the_stack_input_bucket(serve, stack) -> None:
     ("x1.execute-api.eu-west-1.amazonaws.com", None),
 ])
 def test_bucket_from_host(host: str, bucket: str | None) -> None:
-    assert api_app.bucket_from_host(host) == bucket
+    assert api_app().bucket_from_host(host) == bucket
 
 
 def test_unsigned_request_is_refused_in_xml(serve) -> None:
@@ -127,7 +134,7 @@ def test_validation_error_in_a_route_is_400_naming_the_field(serve, monkeypatch)
     def invalid(*args, **kwargs):
         Limits.model_validate({"MaxConcurrent": "many"})
 
-    monkeypatch.setattr(cos_queues, "list_queues", invalid)
+    monkeypatch.setattr("mediaflow.api.cos_queues.list_queues", invalid)
     result = serve(event("GET", f"https://{SDK_HOST}/queue"))
     assert result["statusCode"] == 400
     error = xml(result)["Error"]
@@ -138,7 +145,7 @@ def test_unexpected_error_is_500_without_details(serve, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("table password is hunter2")
 
-    monkeypatch.setattr(cos_queues, "list_queues", broken)
+    monkeypatch.setattr("mediaflow.api.cos_queues.list_queues", broken)
     result = serve(event("GET", f"https://{SDK_HOST}/queue"))
     assert result["statusCode"] == 500
     error = xml(result)["Error"]
@@ -166,6 +173,15 @@ def test_openapi_document_is_served_unsigned_through_the_lambda_handler(stack, h
     assert document == json.loads((ROOT / "docs" / "openapi.json").read_text())
 
 
+def test_access_keys_secret_is_generated_as_cloudformation_would(stack) -> None:
+    """moto's CloudFormation has no AWS::SecretsManager::Secret: the local deployer makes it from the
+    template's GenerateSecretString (SecretId from the stack id, a 40-character SecretKey)."""
+    pair = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=stack.outputs["AccessKeysSecretArn"])["SecretString"])
+    assert pair["SecretId"] == "AKIDmediaflow" + stack.stack_id.rsplit("/", 1)[1].replace("-", "")
+    assert len(pair["SecretKey"]) == 40 and pair["SecretKey"].isalnum()
+    assert stack.outputs["ApiUrl"] == f"https://{stack.resources['Api']}.execute-api.us-east-1.amazonaws.com/"
+
+
 def test_checked_in_openapi_document_is_current() -> None:
-    assert json.loads((ROOT / "docs" / "openapi.json").read_text()) == json.loads(api_app.openapi_document()), (
+    assert json.loads((ROOT / "docs" / "openapi.json").read_text()) == json.loads(api_app().openapi_document()), (
         "docs/openapi.json is out of date; regenerate it with: .venv/bin/mediaflow openapi > docs/openapi.json")

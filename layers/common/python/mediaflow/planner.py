@@ -26,7 +26,7 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, info: MediaInfo
     snapshot = isinstance(params, SnapshotParams)
     ext = params.Format if snapshot else params.extension
 
-    def name(template: str) -> str:  # variables name the workflow's input, whatever this node reads
+    def name(template: str, ext: str = ext) -> str:  # variables name the workflow's input, whatever this node reads
         return naming.expand(template, input_key=job.Input.Object, run_id=execution.id, job_id=job.JobId,
                              ext=ext, keep_number=snapshot)
 
@@ -36,7 +36,7 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, info: MediaInfo
         UnitSpec(
             execution_id=execution.id, job_id=job.JobId, kind=KINDS[job.Tag], input=source,
             output=ObjectRef(bucket=bucket, key=name(operation.Output.Object)),
-            sprite_output=ObjectRef(bucket=bucket, key=name(sprite)) if snapshot and sprite else None,
+            sprite_output=ObjectRef(bucket=bucket, key=name(sprite, "jpg")) if snapshot and sprite else None,  # sheets are JPEG
             params=params.model_dump(mode="json", exclude_none=True), duration=info.duration,
         )
     ]

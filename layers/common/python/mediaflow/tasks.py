@@ -10,7 +10,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from . import aws, config, ids, mps, store
-from .exceptions import DownloadError, InvalidInputError, NotFoundError
+from .exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError
 from .jobs import created_key, get_execution, jobs_of, put_job
 from .models import Execution, Job, JobInput, Model
 from .notify.urls import check_callback_url
@@ -42,7 +42,10 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
     plan = mps.plan_task(body)
     region = plan.region or config.region()
     if plan.url:
-        check_callback_url(plan.url, allow_loopback=_loopback_allowed())
+        try:
+            check_callback_url(plan.url, allow_loopback=_loopback_allowed())
+        except (UnsafeUrlError, DeliveryError) as error:  # refused, or its name does not resolve
+            raise InvalidInputError(f"InputInfo.UrlInputInfo.Url: {error.message}", code="InvalidParameterValue") from error
         bucket, key = plan.output_bucket or default_bucket, None
     else:
         bucket, key = plan.bucket or default_bucket, plan.key or ""

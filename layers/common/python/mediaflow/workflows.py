@@ -247,8 +247,9 @@ def get_workflow(bucket: str, workflow_id: str) -> Workflow:
 
 def update_workflow(bucket: str, workflow_id: str, spec: Any) -> Workflow:
     existing = get_workflow(bucket, workflow_id)
-    workflow = _validated(bucket, {"State": existing.State, **(spec if isinstance(spec, dict) else {})} if spec else spec,
-                          workflow_id=workflow_id, created=existing.CreateTime)
+    if isinstance(spec, dict):
+        spec = {"State": existing.State, **spec}  # an update that names no State keeps the current one
+    workflow = _validated(bucket, spec, workflow_id=workflow_id, created=existing.CreateTime)
 
     def change(doc: Workflow) -> None:
         doc.Name, doc.State, doc.Topology, doc.UpdateTime = workflow.Name, workflow.State, workflow.Topology, workflow.UpdateTime

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -20,6 +22,11 @@ route = Route(router)
 STATES = frozenset(JobState.__args__)  # type: ignore[attr-defined]
 
 
+def id_list(path_part: str) -> list[str]:
+    """The ids of a path such as /jobs/<id>,<id>; clients may send the commas encoded (%2C)."""
+    return [i.strip() for i in unquote(path_part).split(",") if i.strip()]
+
+
 @router.post("/jobs")
 def create_jobs() -> Response:
     jobs = create_media_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
@@ -29,7 +36,7 @@ def create_jobs() -> Response:
 
 @router.get("/jobs/<job_ids>")
 def describe(job_ids: str) -> Response:
-    found, missing = describe_jobs(route.bucket, [i for i in job_ids.split(",") if i])
+    found, missing = describe_jobs(route.bucket, id_list(job_ids))
     payload = {"JobsDetail": [jobs_detail(job) for job in found]}
     if missing:
         payload["NonExistJobIds"] = missing
@@ -56,7 +63,7 @@ def list_() -> Response:
 def cancel(job_ids: str) -> Response:
     if not route.flag("cancel"):
         raise InvalidInputError("PUT /jobs/<id> takes the ?cancel flag")
-    cancel_jobs(route.bucket, [i for i in job_ids.split(",") if i])
+    cancel_jobs(route.bucket, id_list(job_ids))
     return route.empty()
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from ..config import setting
 from ..exceptions import InvalidInputError
 from ..tasks import describe_task, describe_tasks, process_media
+from .routing import body_bytes
 
 router = Router()
 
@@ -48,7 +49,7 @@ def action() -> Response:
         raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",
                                 code="InvalidAction")
     try:
-        body = json.loads(router.current_event.decoded_body or "{}")
+        body = json.loads(body_bytes(router.current_event) or b"{}")
     except ValueError as error:
         raise InvalidInputError(f"the request body is not JSON: {error}", code="InvalidParameter") from error
     if not isinstance(body, dict):

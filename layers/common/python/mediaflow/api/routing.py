@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,7 @@ class Route:
         return name in (self.router.current_event.query_string_parameters or {})
 
     def body(self, *, required: bool = True) -> dict[str, Any]:
-        event = self.router.current_event
-        return xmlio.request_body(event.decoded_body if event.body else None, required=required)
+        return xmlio.request_body(body_bytes(self.router.current_event), required=required)
 
     def ok(self, payload: dict[str, Any]) -> Response:
         return xmlio.respond(payload, self.request_id)
@@ -68,6 +68,13 @@ class Route:
 
     def ids(self, name: str) -> list[str]:
         return [part.strip() for part in (self.query(name) or "").split(",") if part.strip()]
+
+
+def body_bytes(event: Any) -> bytes:
+    """The request body as sent: bytes, whatever they are (decoding is the parser's business)."""
+    if not event.body:
+        return b""
+    return base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode()
 
 
 def page(items: list[Any], number: int, size: int) -> list[Any]:

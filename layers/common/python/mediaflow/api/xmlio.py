@@ -45,8 +45,9 @@ def empty(request_id: str, status: int = 200) -> Response:
     return Response(status_code=status, headers={**headers(request_id), "Content-Length": "0"}, body="")
 
 
-def error(err: MediaflowError, request_id: str) -> Response:
+def error(err: MediaflowError, request_id: str, resource: str = "/") -> Response:
+    """COS's <Error>. Every element is filled: Tencent's SDK reads Code only when Resource is there too."""
     status = STATUS.get(err.code, 400 if isinstance(err, InvalidInputError) else 500)
-    body = xmltodict.unparse({"Error": {"Code": err.code, "Message": err.message, "RequestId": request_id,
-                                        "TraceId": request_id}}, full_document=True)
+    body = xmltodict.unparse({"Error": {"Code": err.code, "Message": err.message, "Resource": resource or "/",
+                                        "RequestId": request_id, "TraceId": request_id}}, full_document=True)
     return Response(status_code=status, headers=headers(request_id), body=body)

@@ -1,0 +1,176 @@
+"""What the API refuses, it refuses cleanly: unsigned, wrongly signed, expired and tampered requests
+get 403 and write nothing; random and mutated bodies never give a 5xx, and a refused one writes nothing."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+import xmltodict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mediaflow import store
+from support import MP4_SD, cos_event, tc3_event
+
+pytestmark = pytest.mark.integration
+HOST = "guard-bucket.ci.us-east-1.myqcloud.com"
+BUCKET = "guard-bucket"
+TEMPLATE = {"Tag": "Transcode", "Name": "guard", "Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Width": "320"}}
+JOBS = {"Tag": "Transcode", "Input": {"Object": "in/clip.mp4"},
+        "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "out/${Jobid}.${ext}"}, "JobLevel": "1"}}
+WORKFLOW = {"MediaWorkflow": {"Name": "guard", "Topology": {
+    "Dependencies": {"Start": "Transcode_1", "Transcode_1": "End"},
+    "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": "in/"}},
+              "Transcode_1": {"Type": "Transcode", "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "o.${ext}"}}}}}}}
+PROCESS_MEDIA = {"InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": BUCKET, "Region": "us-east-1", "Object": "/in/clip.mp4"}},
+                 "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}]}, "TasksPriority": 1}
+
+
+def xml_body(request: dict[str, Any]) -> bytes:
+    return xmltodict.unparse({"Request": request}).encode()
+
+
+def snapshot() -> list[tuple[str, str, int]]:
+    """Every record in the table, with its version: a refused request must change none."""
+    items = store.table().scan()["Items"]
+    return sorted((i["pk"], i["sk"], int(i.get("version", 0))) for i in items)
+
+
+@pytest.fixture
+def guarded(serve, sample_video):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.upload_file(str(sample_video), BUCKET, "in/clip.mp4")
+    activated = serve(cos_event("POST", f"http://{HOST}/mediabucket"))
+    assert activated["statusCode"] == 200, activated["body"]
+    return serve
+
+
+# ------------------------------------------------------------------ signatures
+def test_a_signed_request_is_served(guarded) -> None:
+    answer = guarded(cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE)))
+    assert answer["statusCode"] == 200, answer["body"]
+
+
+def expired_event() -> dict[str, Any]:
+    real = time.time
+    try:  # signed three hours ago with the SDK's default lifetime (10000 s)... and more
+        time.time = lambda: real() - 20000  # type: ignore[assignment]
+        return cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE))
+    finally:
+        time.time = real  # type: ignore[assignment]
+
+
+def replayed_with(body: bytes, **headers: str) -> dict[str, Any]:
+    event = cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE), headers=headers or None)
+    event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+    return event
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE), sign=False), id="unsigned"),
+        pytest.param(lambda: cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE), secret="wrong"), id="wrong-key"),
+        pytest.param(expired_event, id="expired"),
+        pytest.param(lambda: replayed_with(xml_body({**TEMPLATE, "Name": "guard-changed-name"})), id="replayed-longer-body"),
+        pytest.param(lambda: replayed_with(xml_body({**TEMPLATE, "Name": "drauG"}),
+                                           **{"Content-MD5": base64.b64encode(hashlib.md5(xml_body(TEMPLATE)).digest()).decode()}),
+                     id="replayed-same-length-body-md5-signed"),
+        pytest.param(lambda: tc3_event("DescribeTasks", {}, secret="wrong"), id="json-wrong-key"),
+        pytest.param(lambda: tc3_event("ProcessMedia", PROCESS_MEDIA, tamper=b' {"TasksPriority": 10}'), id="json-changed-body"),
+    ],
+)
+def test_unsigned_wrong_expired_or_tampered_requests_get_403_and_write_nothing(guarded, make) -> None:
+    before = snapshot()
+    answer = guarded(make())
+    assert answer["statusCode"] == 403, answer["body"]
+    text = answer["body"]
+    assert "AccessDenied" in text or "AuthFailure.SignatureFailure" in text
+    assert snapshot() == before
+
+
+# ------------------------------------------------------------------ random and mutated bodies
+def leaves(value: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in leaves(v, (*path, k))] + [path]
+    return [path]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
+    """A valid body with a few of its elements replaced, dropped or joined by strangers."""
+    body = copy.deepcopy(valid)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(leaves(body)))
+        parent = body
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, dict) else {}
+        if not path or not isinstance(parent, dict):
+            continue
+        action = draw(st.sampled_from(["replace", "drop", "add", "nest"]))
+        if action == "replace":
+            parent[path[-1]] = draw(st.one_of(st.text(max_size=20), st.integers(-10**12, 10**12).map(str),
+                                              st.sampled_from(["", "-1", "1e309", "NaN", "${Number}", "../../etc/passwd"])))
+        elif action == "drop":
+            parent.pop(path[-1], None)
+        elif action == "add":
+            parent[draw(st.from_regex(r"[A-Z][a-zA-Z]{0,8}", fullmatch=True))] = draw(st.text(max_size=10))
+        else:
+            parent[path[-1]] = {"Nested": draw(st.text(max_size=10))}
+    return body
+
+
+XML_TARGETS = [("POST", "/jobs", JOBS), ("POST", "/template", TEMPLATE), ("POST", "/workflow", WORKFLOW)]
+
+
+def check(serve: Any, event: dict[str, Any]) -> None:
+    before = snapshot()
+    answer = serve(event)
+    assert answer["statusCode"] < 500, answer["body"]
+    if answer["statusCode"] >= 400:
+        assert snapshot() == before, answer["body"]
+
+
+QUICK = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@QUICK
+@given(target=st.sampled_from(XML_TARGETS), data=st.data())
+def test_mutated_xml_bodies_never_5xx_and_refusals_write_nothing(guarded, target, data) -> None:
+    method, path, valid = target
+    body = data.draw(mutated(valid))
+    try:
+        encoded = xml_body(body)
+    except ValueError:  # a name that is not an XML name cannot be sent as XML at all
+        return
+    check(guarded, cos_event(method, f"http://{HOST}{path}", body=encoded))
+
+
+@QUICK
+@given(path=st.sampled_from(["/jobs", "/template", "/workflow", "/queue/p" + "0" * 32, "/jobs/j1?cancel"]),
+       body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
+                      st.builds(lambda t: f"<Request>{t}</Request>".encode(), st.text(max_size=50))))
+def test_random_bodies_never_5xx_and_write_nothing(guarded, path, body) -> None:
+    method = "PUT" if path.startswith(("/queue", "/jobs/")) else "POST"
+    before = snapshot()
+    answer = guarded(cos_event(method, f"http://{HOST}{path}", body=body))
+    assert 400 <= answer["statusCode"] < 500, answer["body"]
+    assert snapshot() == before
+
+
+@QUICK
+@given(body=mutated(PROCESS_MEDIA), action=st.sampled_from(["ProcessMedia", "DescribeTaskDetail", "DescribeTasks"]))
+def test_mutated_json_bodies_never_5xx(guarded, body, action) -> None:
+    before = snapshot()
+    answer = guarded(tc3_event(action, body))
+    assert answer["statusCode"] < 500, answer["body"]
+    if "Error" in json.loads(answer["body"])["Response"]:
+        assert snapshot() == before, answer["body"]
