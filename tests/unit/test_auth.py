@@ -345,3 +345,10 @@ def test_malformed_secret_is_an_error_that_does_not_leak_it(secrets, clean_keys)
     with pytest.raises(MediaflowError) as caught:
         access_keys()
     assert SECRET not in str(caught.value)
+
+
+def test_cos_host_signed_without_the_port_it_was_sent_with_is_accepted():
+    # requests sends "host:port" while CosS3Auth signs the URL's host name alone.
+    request = cos_request("GET", "/queue")
+    assert verify_cos(with_header(request, "Host", HOST + ":4567"), KEYS) == KEY_ID
+    assert denied(verify_cos, with_header(request, "Host", "other" + HOST + ":4567")) == "signature mismatch"

@@ -22,18 +22,19 @@ def local_up(args: argparse.Namespace) -> int:
 
     runtime = LocalRuntime(port=args.port).start()
     stack = runtime.up(Path(args.template), stack_name=args.stack, parameters=_parameters(args.parameter))
-    # A local developer stack: the key pair is printed, and kept in .mediaflow/api.json for tools.
-    key_id, secret_key = runtime.access_keys(stack, os.environ.get("MEDIAFLOW_ACCESS_KEY_ID"),
-                                             os.environ.get("MEDIAFLOW_SECRET_ACCESS_KEY"))
-    api = runtime.start_api(stack, port=args.api_port)
-    state = runtime.state_dir / "api.json"
-    state.write_text(json.dumps({"url": api.url, "SecretId": key_id, "SecretKey": secret_key}))
-    state.chmod(0o600)
-    lines = [f"mediaflow local stack {stack.name!r} is up; AWS endpoint {runtime.endpoint}",
-             f"  API {api.url} (COS CI XML; MPS JSON at POST / with X-TC-Action; path style /buckets/<bucket>/...)",
-             f"  SecretId  {key_id}", f"  SecretKey {secret_key}"]
+    lines = [f"mediaflow local stack {stack.name!r} is up; AWS endpoint {runtime.endpoint}"]
+    if "ApiFunction" in stack.resources and "AccessKeysSecretArn" in stack.outputs:
+        # A local developer stack: the key pair is printed, and kept in .mediaflow/api.json for tools.
+        key_id, secret_key = runtime.access_keys(stack, os.environ.get("MEDIAFLOW_ACCESS_KEY_ID"),
+                                                 os.environ.get("MEDIAFLOW_SECRET_ACCESS_KEY"))
+        api = runtime.start_api(stack, port=args.api_port)
+        state = runtime.state_dir / "api.json"
+        state.write_text(json.dumps({"url": api.url, "SecretId": key_id, "SecretKey": secret_key}))
+        state.chmod(0o600)
+        lines += [f"  API {api.url} (COS CI XML; MPS JSON: POST / with X-TC-Action; path style /buckets/<bucket>/...)",
+                  f"  SecretId  {key_id}", f"  SecretKey {secret_key}   (also in {state})"]
     lines += [f"  {key:<26} {value}" for key, value in sorted(stack.outputs.items())]
-    lines.append(f"logs of each function: {runtime.log_dir}/; keys and API URL: {state}; Ctrl-C stops")
+    lines.append(f"logs of each function: {runtime.log_dir}/; Ctrl-C stops")
     print("\n".join(lines), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -59,18 +59,6 @@ for _module in (cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes):
     app.include_router(_module.router)
 
 
-def _concrete_responses(resolver: APIGatewayHttpResolver) -> None:
-    """With validation on, Powertools cannot make a schema of a bare `-> Response` (powertools-lambda-python
-    #4085: it wants `Response[T]`) and fails every such route; our bodies are text, so read it as Response[str]."""
-    for route in resolver._static_routes + resolver._dynamic_routes:
-        annotations = route.func.__annotations__
-        if annotations.get("return") in (Response, "Response"):
-            annotations["return"] = Response[str]
-
-
-_concrete_responses(app)
-
-
 # --------------------------------------------------------------------------- before routing
 def face_of(event: dict[str, Any]) -> str:
     http = event["requestContext"]["http"]

@@ -129,11 +129,14 @@ def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
         raise AccessDeniedError(f"signed query parameter(s) missing from the request: {', '.join(absent)}")
 
     params_str = "&".join(f"{k}={params[k]}" for k in sorted(params))
-    headers_str = "&".join(f"{k}={_cos_quote(present[k])}" for k in sorted(signed_headers))
+    # The SDK signs the URL's host name without its port, while the Host header sent carries it.
+    hosts = dict.fromkeys([present.get("host", ""), present.get("host", "").rsplit(":", 1)[0]])
     sign_key = _hmac(secret.encode(), fields["q-key-time"].encode(), "sha1").hex().encode()
     # The SDK signs an object key before URL-encoding it, so "/a%20b" was signed as "/a b".
     paths = dict.fromkeys([request.path or "/", unquote(request.path or "/")])
-    for path in paths:
+    for path, host in ((p, h) for p in paths for h in hosts):
+        signed = present | ({"host": host} if "host" in present else {})
+        headers_str = "&".join(f"{k}={_cos_quote(signed[k])}" for k in sorted(signed_headers))
         format_str = f"{request.method.lower()}\n{path}\n{params_str}\n{headers_str}\n"
         to_sign = f"sha1\n{fields['q-sign-time']}\n{hashlib.sha1(format_str.encode()).hexdigest()}\n"
         expected = _hmac(sign_key, to_sign.encode(), "sha1").hex()

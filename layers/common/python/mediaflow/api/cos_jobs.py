@@ -28,14 +28,14 @@ def id_list(path_part: str) -> list[str]:
 
 
 @router.post("/jobs")
-def create_jobs() -> Response:
+def create_jobs() -> Response[str]:
     jobs = create_media_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
                              media_queue_url=setting("MEDIA_QUEUE_URL"))
     return route.ok({"JobsDetail": [jobs_detail(job) for job in jobs]})
 
 
 @router.get("/jobs/<job_ids>")
-def describe(job_ids: str) -> Response:
+def describe(job_ids: str) -> Response[str]:
     found, missing = describe_jobs(route.bucket, id_list(job_ids))
     payload = {"JobsDetail": [jobs_detail(job) for job in found]}
     if missing:
@@ -44,7 +44,7 @@ def describe(job_ids: str) -> Response:
 
 
 @router.get("/jobs")
-def list_() -> Response:
+def list_() -> Response[str]:
     states = {s for s in route.ids("states") if s != "All"}
     if states - STATES:
         raise InvalidInputError(f"states: {', '.join(sorted(states - STATES))} is not a job state")
@@ -60,7 +60,7 @@ def list_() -> Response:
 
 
 @router.put("/jobs/<job_ids>")
-def cancel(job_ids: str) -> Response:
+def cancel(job_ids: str) -> Response[str]:
     if not route.flag("cancel"):
         raise InvalidInputError("PUT /jobs/<id> takes the ?cancel flag")
     cancel_jobs(route.bucket, id_list(job_ids))
@@ -70,7 +70,7 @@ def cancel(job_ids: str) -> Response:
 @router.post("/mediabucket")
 @router.post("/asrbucket")
 @router.post("/docbucket")
-def activate_bucket() -> Response:
+def activate_bucket() -> Response[str]:
     """Open the service on the bucket: its feature queues are created (they also are on first use)."""
     ensure_queues(route.bucket)
     return route.ok({"MediaBucket": times({"BucketId": route.bucket, "Name": route.bucket, "Region": region(),

@@ -23,7 +23,7 @@ def queue_element(queue: Queue) -> dict[str, Any]:
     return times(queue.model_dump(exclude={"Feature"}))
 
 
-def _describe(feature: Feature) -> Response:
+def _describe(feature: Feature) -> Response[str]:
     state = route.query("state")
     if state not in (None, "", "All", "Active", "Paused"):
         raise InvalidInputError("state: All, Active or Paused")
@@ -36,36 +36,36 @@ def _describe(feature: Feature) -> Response:
     return route.ok(payload)
 
 
-def _update(feature: Feature, queue_id: str) -> Response:
+def _update(feature: Feature, queue_id: str) -> Response[str]:
     queue = update_queue(route.bucket, feature, queue_id, route.body(), queue_url=setting(QUEUE_URLS[feature]))
     return route.ok({"Queue": queue_element(queue)})
 
 
 @router.get("/queue")
-def describe_media_queues() -> Response:
+def describe_media_queues() -> Response[str]:
     return _describe("media")
 
 
 @router.put("/queue/<queue_id>")
-def update_media_queue(queue_id: str) -> Response:
+def update_media_queue(queue_id: str) -> Response[str]:
     return _update("media", queue_id)
 
 
 @router.get("/asrqueue")
-def describe_speech_queues() -> Response:
+def describe_speech_queues() -> Response[str]:
     return _describe("speech")
 
 
 @router.put("/asrqueue/<queue_id>")
-def update_speech_queue(queue_id: str) -> Response:
+def update_speech_queue(queue_id: str) -> Response[str]:
     return _update("speech", queue_id)
 
 
 @router.get("/docqueue")
-def describe_doc_queues() -> Response:
+def describe_doc_queues() -> Response[str]:
     return _describe("doc")
 
 
 @router.put("/docqueue/<queue_id>")
-def update_doc_queue(queue_id: str) -> Response:
+def update_doc_queue(queue_id: str) -> Response[str]:
     return _update("doc", queue_id)

@@ -14,17 +14,17 @@ route = Route(router)
 
 
 @router.post("/template")
-def create() -> Response:
+def create() -> Response[str]:
     return route.ok({"Template": times(template_detail(create_template(route.bucket, route.body())))})
 
 
 @router.put("/template/<template_id>")
-def update(template_id: str) -> Response:
+def update(template_id: str) -> Response[str]:
     return route.ok({"Template": times(template_detail(update_template(route.bucket, template_id, route.body())))})
 
 
 @router.get("/template")
-def describe() -> Response:
+def describe() -> Response[str]:
     number, size = route.integer("pageNumber", 1, 1, 10000), route.integer("pageSize", 10, 1, 100)
     found = list_templates(route.bucket, category=route.query("category") or "Custom", tag=route.query("tag"),
                            ids_=route.ids("ids"), name=route.query("name"))
@@ -33,6 +33,6 @@ def describe() -> Response:
 
 
 @router.delete("/template/<template_id>")
-def delete(template_id: str) -> Response:
+def delete(template_id: str) -> Response[str]:
     delete_template(route.bucket, template_id, template_users(route.bucket, template_id))
     return route.ok({"TemplateId": template_id})

@@ -36,12 +36,12 @@ def _spec() -> Any:
 
 
 @router.post("/workflow")
-def create() -> Response:
+def create() -> Response[str]:
     return route.ok({"MediaWorkflow": workflow_element(create_workflow(route.bucket, _spec()))})
 
 
 @router.put("/workflow/<workflow_id>")
-def update(workflow_id: str) -> Response:
+def update(workflow_id: str) -> Response[str]:
     if route.flag("active") or route.flag("paused"):
         workflow = set_workflow_state(route.bucket, workflow_id, "Active" if route.flag("active") else "Paused")
         return route.ok({"WorkflowId": workflow.WorkflowId, "State": workflow.State})
@@ -49,7 +49,7 @@ def update(workflow_id: str) -> Response:
 
 
 @router.get("/workflow")
-def describe() -> Response:
+def describe() -> Response[str]:
     number, size = route.integer("pageNumber", 1, 1, 10000), route.integer("pageSize", 10, 1, 100)
     wanted = route.ids("ids")
     found = list_workflows(route.bucket, ids_=wanted, name=route.query("name"))
@@ -62,13 +62,13 @@ def describe() -> Response:
 
 
 @router.delete("/workflow/<workflow_id>")
-def delete(workflow_id: str) -> Response:
+def delete(workflow_id: str) -> Response[str]:
     delete_workflow(route.bucket, workflow_id)
     return route.ok({"WorkflowId": workflow_id})
 
 
 @router.post("/triggerworkflow")
-def trigger() -> Response:
+def trigger() -> Response[str]:
     workflow_id, key = route.query("workflowId"), route.query("object")
     if not workflow_id or not key:
         raise InvalidInputError("workflowId and object are required query parameters")
@@ -92,7 +92,7 @@ def _run(run_id: str) -> Execution:
 
 
 @router.get("/workflowexecution/<run_id>")
-def describe_execution(run_id: str) -> Response:
+def describe_execution(run_id: str) -> Response[str]:
     execution = _run(run_id)
     element = workflow_execution(execution, jobs_of(execution))
     element["State"] = RUN_STATES[execution.state]
@@ -104,7 +104,7 @@ def describe_execution(run_id: str) -> Response:
 
 
 @router.get("/workflowexecution")
-def list_executions() -> Response:
+def list_executions() -> Response[str]:
     workflow_id = route.query("workflowId")
     if not workflow_id:
         raise InvalidInputError("workflowId is a required query parameter")

@@ -43,7 +43,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 @router.post("/")
-def action() -> Response:
+def action() -> Response[str]:
     name = router.current_event.headers.get("x-tc-action", "")
     if name not in ACTIONS:
         raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",

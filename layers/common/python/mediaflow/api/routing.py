@@ -39,10 +39,10 @@ class Route:
     def body(self, *, required: bool = True) -> dict[str, Any]:
         return xmlio.request_body(body_bytes(self.router.current_event), required=required)
 
-    def ok(self, payload: dict[str, Any]) -> Response:
+    def ok(self, payload: dict[str, Any]) -> Response[str]:
         return xmlio.respond(payload, self.request_id)
 
-    def empty(self) -> Response:
+    def empty(self) -> Response[str]:
         return xmlio.empty(self.request_id)
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
