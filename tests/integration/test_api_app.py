@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
-import requests
 import xmltodict
 from pydantic import BaseModel
-from qcloud_cos import CosConfig
-from qcloud_cos.cos_auth import CosS3Auth
 
-from mediaflow.local.front import http_api_event
 from support import LambdaContext, import_handler
+from support import cos_event as event
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-KEY_ID, SECRET_KEY = "AKIDmediaflowintegration0000000000", "integration-secret-key-0123456789abcdef"
 SDK_HOST = "hostbucket-1250000000.ci.ap-guangzhou.myqcloud.com"  # what cos-python-sdk-v5 calls for CI
 
 
@@ -29,32 +24,6 @@ def api_app():
     from mediaflow.api import app
 
     return app
-
-
-@pytest.fixture
-def serve(stack):
-    """`handler` of mediaflow.api.app with the stack's secret holding our key pair."""
-    from mediaflow.api import auth
-
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=stack.outputs["AccessKeysSecretArn"], SecretString=json.dumps({"SecretId": KEY_ID, "SecretKey": SECRET_KEY}))
-    auth.reset()
-    yield lambda event: api_app().handler(event, LambdaContext())
-    auth.reset()
-
-
-def event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-          sign: bool = True, secret: str = SECRET_KEY) -> dict:
-    """The event API Gateway makes of a request to `url`, signed as cos-python-sdk-v5 signs it."""
-    parts = urlsplit(url)
-    signer = None
-    if sign:
-        conf = CosConfig(Region="ap-guangzhou", SecretId=KEY_ID, SecretKey=secret)
-        signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)))
-    prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
-    sent = [("Host", parts.netloc), *prepared.headers.items()]
-    return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,
-                          prepared.body or b"", source_ip="203.0.113.10")
 
 
 def xml(result: dict) -> dict:

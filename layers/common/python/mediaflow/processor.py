@@ -4,7 +4,6 @@ so that a redelivered ticket can never start the same job twice."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from pydantic import BaseModel
 
