@@ -63,20 +63,24 @@ class Progress:
         self._add(max(1, round(self.share)) - self.reported)
 
 
+def _one_output(unit: UnitSpec, workdir: Path, progress: Progress, extension: str,
+                args: Callable[[str], list[str]]) -> tuple[Files, dict]:
+    """Encode to one file (a rendition, an animation) and report its media info."""
+    target = workdir / f"output.{extension}"
+    run_ffmpeg(args(str(target)), timeout=FFMPEG_TIMEOUT, duration=unit.duration, progress=progress)
+    return [(target, unit.output)], probe(str(target)).model_dump(exclude_none=True)
+
+
 def _transcode(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
     params = TranscodeParams.model_validate(unit.params)
-    target = workdir / f"output.{params.extension}"
-    run_ffmpeg(transcode_args(str(source), str(target), params, source_duration=unit.duration),
-               timeout=FFMPEG_TIMEOUT, duration=unit.duration, progress=progress)
-    return [(target, unit.output)], probe(str(target)).model_dump(exclude_none=True)
+    return _one_output(unit, workdir, progress, params.extension,
+                       lambda target: transcode_args(str(source), target, params, source_duration=unit.duration))
 
 
 def _animation(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
     params = AnimationParams.model_validate(unit.params)
-    target = workdir / f"output.{params.extension}"
-    run_ffmpeg(animation_args(str(source), str(target), params, duration=unit.duration),
-               timeout=FFMPEG_TIMEOUT, duration=unit.duration, progress=progress)
-    return [(target, unit.output)], probe(str(target)).model_dump(exclude_none=True)
+    return _one_output(unit, workdir, progress, params.extension,
+                       lambda target: animation_args(str(source), target, params, duration=unit.duration))
 
 
 def _snapshot(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, None]:
