@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from mediaflow.config import setting
-from mediaflow.finish import StepError, finish, record_results
+from mediaflow.finish import StepError, finish, record_results, report_unit
 from mediaflow.models import UnitResult
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
@@ -16,6 +16,7 @@ class FinishRequest(BaseModel):
     results: list[UnitResult] | None = None
     error: StepError | None = None
     stage: int | None = None  # set when a stage's results are recorded before the next stage runs
+    report: UnitResult | None = None  # set when one unit of a NotifyMode=Change task ended
 
 
 @logger.inject_lambda_context
@@ -23,6 +24,8 @@ class FinishRequest(BaseModel):
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
     request = FinishRequest.model_validate(event)
+    if request.report is not None:
+        return report_unit(request.execution_id, request.report, notify_queue_url=NOTIFY_QUEUE_URL)
     if request.stage is not None:
         return record_results(request.execution_id, request.results or [])
     outcome = finish(request.execution_id, results=request.results, error=request.error,

@@ -1,6 +1,8 @@
-"""Notifier: deliver notifications (signed HTTP callbacks), retrying with backoff through SQS."""
+"""Notifier: deliver notifications (signed HTTP callbacks, SQS, SNS), retrying on a schedule."""
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+import asyncio
+
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from mediaflow.config import setting
@@ -12,13 +14,15 @@ SETTINGS = DeliverySettings(
     dead_letter_url=setting("NOTIFY_DLQ_URL"),
     retry_seconds=tuple(int(s) for s in setting("CALLBACK_RETRY_SECONDS").split(",")),
     allow_loopback=setting("ALLOW_LOOPBACK_CALLBACKS") == "true",
+    timeout_seconds=float(setting("CALLBACK_TIMEOUT_SECONDS")),
 )
-# A batch whose every delivery failed is reported record by record too: each keeps its own retry delay.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# The records of a batch are delivered at once, so one receiver that hangs costs the batch one
+# timeout, not one per record; an attempt scheduled for later is reported failed and stays queued.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def deliver(record: SQSRecord) -> None:
-    handle_message(record.body, record.receipt_handle, int(record.attributes.approximate_receive_count), SETTINGS)
+async def deliver(record: SQSRecord) -> None:
+    await asyncio.to_thread(handle_message, record.body, record.receipt_handle, SETTINGS)
     metrics.add_metric(name="NotificationsHandled", unit=MetricUnit.Count, value=1)
 
 
@@ -26,4 +30,4 @@ def deliver(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)
+    return async_process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)

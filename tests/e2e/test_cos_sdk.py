@@ -14,7 +14,7 @@ from qcloud_cos.cos_exception import CosServiceError
 
 from mediaflow import templates
 from mediaflow.jobs import get_job
-from mediaflow.queues import get_queue
+from mediaflow.queues import bucket_secret, get_queue
 from mediaflow.times import parse_ci_time
 from mediaflow.workflows import get_workflow
 from support import make_video
@@ -104,6 +104,9 @@ def test_a_paused_queue_holds_jobs_and_cancel_removes_one(cos, bucket, media_que
         assert as_list(described["NonExistJobIds"]) == [f"j{'0' * 32}"]
         cos.ci_cancel_jobs(Bucket=bucket, JobID=second["JobId"])
         assert get_job(second["JobId"]).State == "Cancel"
+        shown = as_list(cos.ci_get_media_queue(Bucket=bucket)["QueueList"])[0]
+        assert shown["Statistics"]["Waiting"] == "1"  # the held job; the cancelled one left the order
+        assert shown["NotifySigningKey"] == bucket_secret(bucket)
         listed = cos.ci_list_media_jobs(Bucket=bucket, Tag="Transcode", States="Pause", Size=100)
         assert first["JobId"] in {j["JobId"] for j in as_list(listed.get("JobsDetail"))}
     finally:

@@ -3,12 +3,14 @@ ProcessMedia unchanged: a task id at once, DescribeTaskDetail until FINISH, real
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from urllib.parse import urlsplit
 
 import pytest
 from tencentcloud.common import credential
+from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
@@ -91,3 +93,48 @@ def test_a_bad_request_and_a_wrong_key_are_refused(local_stack) -> None:
         client(local_stack, secret_key="wrong").DescribeTasks(request(models.DescribeTasksRequest, {}))
     # refused with HTTP 403, which the SDK reports as a network-level error carrying the body
     assert denied.value.code == "ServerNetworkError" and b"AuthFailure.SignatureFailure" in denied.value.message
+
+
+def test_notify_mode_change_pushes_each_subtask_then_the_task_to_sqs_and_keeps_them_for_pulling(local_stack, tmp_path) -> None:
+    bucket = local_stack.outputs["InputBucketName"]
+    s3, sqs = local_stack.client("s3"), local_stack.client("sqs")
+    s3.upload_file(str(make_video(tmp_path / "short.mp4", seconds=2, size="320x180")), bucket, "mps/short.mp4")
+    events_url = sqs.create_queue(QueueName=f"mps-events-{time.time_ns()}")["QueueUrl"]
+    params = {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/mps/short.mp4"}},
+        "OutputDir": "/mps-change/",
+        "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}],
+                             "SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}]},
+        "TaskNotifyConfig": {"NotifyType": "AWS-SQS", "NotifyMode": "Change", "NotifyKey": "k3y",
+                             "AwsSQS": {"SQSRegion": "us-east-1", "SQSQueueName": events_url.rsplit("/", 1)[1]}},
+    }
+    task_id = client(local_stack).ProcessMedia(request(models.ProcessMediaRequest, params)).TaskId
+
+    events, deadline = {}, time.monotonic() + 120
+    while not any(e["WorkflowTaskEvent"]["Status"] == "FINISH" for e in events.values()) and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           MessageAttributeNames=["All"]).get("Messages", []):
+            events[message["MessageAttributes"]["mediaflow-event-id"]["StringValue"]] = json.loads(message["Body"])
+            sqs.delete_message(QueueUrl=events_url, ReceiptHandle=message["ReceiptHandle"])
+    statuses = sorted(e["WorkflowTaskEvent"]["Status"] for e in events.values())
+    assert statuses == ["FINISH", "PROCESSING", "PROCESSING"], statuses  # one per subtask as it ended, then the task
+    for event in events.values():
+        assert event["EventType"] == "WorkflowTask" and event["WorkflowTaskEvent"]["TaskId"] == task_id
+        assert event["Sign"] == hashlib.md5(f"{event['Timestamp']}k3y".encode()).hexdigest()
+    progress = [e for e in events.values() if e["WorkflowTaskEvent"]["Status"] == "PROCESSING"]
+    done = {r["Type"] for e in progress for r in e["WorkflowTaskEvent"]["MediaProcessResultSet"]
+            if next(iter(v for k, v in r.items() if k.endswith("Task")))["Status"] == "SUCCESS"}
+    assert done == {"Transcode", "SnapshotByTimeOffset"}
+
+    # the same events wait in the bucket's inbox until pulled and confirmed (VOD's reliable callback)
+    common = CommonClient("mps", "2019-06-12", credential.Credential(local_stack.secret_id, local_stack.secret_key),
+                          "ap-guangzhou", ClientProfile(httpProfile=HttpProfile(protocol="http",
+                                                                                endpoint=urlsplit(local_stack.api_url).netloc)))
+    pulled: dict[str, str] = {}
+    for _ in range(20):
+        batch = common.call_json("PullEvents", {"Bucket": bucket})["Response"]["EventSet"]
+        if not batch:
+            break
+        pulled |= {e["EventId"]: e["EventHandle"] for e in batch}
+        common.call_json("ConfirmEvents", {"Bucket": bucket, "EventHandles": [e["EventHandle"] for e in batch]})
+    assert set(events) <= set(pulled)

@@ -14,7 +14,7 @@ from moto.sqs import models as sqs_models
 
 from mediaflow import aws, config
 from mediaflow.local.deploy import Stack, deploy
-from mediaflow.local.runtime import NO_INLINE_MAPPINGS
+from mediaflow.local.runtime import NO_INLINE_MAPPINGS, atomic_table_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -44,6 +44,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
     # SQS -> Lambda likewise: tests play the event source mapping themselves.
     monkeypatch.setattr("moto.s3.notifications._invoke_awslambda", lambda *args, **kwargs: None)
     monkeypatch.setattr(sqs_models.Queue, "lambda_event_source_mappings", NO_INLINE_MAPPINGS, raising=False)
+    atomic_table_requests()  # several threads claim at once in some tests
     with mock_aws():
         deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
                           parameters=stack_parameters,
@@ -56,7 +57,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
             "NOTIFY_QUEUE_URL": outputs["NotifyQueueUrl"],
             "NOTIFY_DLQ_URL": outputs["NotifyDeadLetterQueueUrl"],
             "STATE_MACHINE_ARN": outputs["StateMachineArn"],
-            "CALLBACK_RETRY_SECONDS": "1,1",
+            "CALLBACK_RETRY_SECONDS": stack_parameters.get("CallbackRetrySeconds", "1,1"),
+            "CALLBACK_TIMEOUT_SECONDS": stack_parameters.get("CallbackTimeoutSeconds", "10"),
             "ALLOW_LOOPBACK_CALLBACKS": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Mediaflow",
@@ -80,7 +82,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
 def handler_env() -> dict[str, str]:
     return {k: os.environ[k] for k in ("TABLE_NAME", "OUTPUT_BUCKET", "MEDIA_QUEUE_URL", "NOTIFY_QUEUE_URL",
                                        "NOTIFY_DLQ_URL", "STATE_MACHINE_ARN", "CALLBACK_RETRY_SECONDS",
-                                       "ALLOW_LOOPBACK_CALLBACKS")}
+                                       "CALLBACK_TIMEOUT_SECONDS", "ALLOW_LOOPBACK_CALLBACKS")}
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import boto3
 import pytest
@@ -91,34 +90,6 @@ def test_plan_units_finish_notify_deliver_signed_callbacks(stack, handler_env, s
             names.append(body["JobsDetail"]["Workflow"]["Name"])
             assert body["JobsDetail"]["State"] == "Success" and body["JobsDetail"]["Progress"] == "100"
     assert sorted(names) == ["Snapshot_1", "Transcode_360", "Transcode_720"]
-
-
-def test_notify_event_to_a_down_receiver_is_retried_then_dead_lettered(stack, handler_env) -> None:
-    sqs = boto3.client("sqs")
-    queue_url, dlq_url = stack.outputs["NotifyQueueUrl"], stack.outputs["NotifyDeadLetterQueueUrl"]
-    sample = load_event("notify-callback")["Records"][0]
-    notification = json.loads(sample["body"]) | {"bucket": BUCKET}
-    notification["rule"]["Url"] = "http://127.0.0.1:9/callback"  # the discard port: nothing listens
-    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(notification))
-    notify = import_handler("notify", handler_env)
-    retries = len(handler_env["CALLBACK_RETRY_SECONDS"].split(","))
-
-    for attempt in range(1, retries + 2):
-        event, messages = notify_event(queue_url)
-        if not messages:  # waiting out the retry delay the notifier set
-            for _ in range(30):
-                event, messages = notify_event(queue_url)
-                if messages:
-                    break
-                time.sleep(0.2)
-        assert len(messages) == 1 and messages[0]["Attributes"]["ApproximateReceiveCount"] == str(attempt)
-        response = notify.handler(event, LambdaContext())
-        assert response == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
-
-    # the next receive finds the retries used up: the redrive policy moves it to the DLQ
-    assert not sqs.receive_message(QueueUrl=queue_url).get("Messages")
-    dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", [])
-    assert [json.loads(m["Body"])["id"] for m in dead] == [notification["id"]]
 
 
 def test_notify_refuses_unsafe_url_straight_to_the_dlq(stack, handler_env) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from mediaflow.dispatch import S3Event
 from mediaflow.finish import StepError
-from mediaflow.notify.deliver import SQS_MAX_VISIBILITY, DeliverySettings
+from mediaflow.notify.deliver import DeliverySettings
 from support import load_event
 
 pytestmark = pytest.mark.unit
@@ -44,6 +44,9 @@ def test_step_error_from_states_keeps_the_cause_text() -> None:
     assert StepError(Error="States.TaskFailed").code_and_message() == ("InternalError", "States.TaskFailed")
 
 
-def test_retry_schedule_by_attempt() -> None:
+def test_retry_schedule_by_attempt_with_jitter() -> None:
     settings = DeliverySettings(queue_url="q", dead_letter_url="d", retry_seconds=(5, 300, 86400), allow_loopback=False)
-    assert [settings.delay_after(n) for n in (1, 2, 3)] == [5, 300, SQS_MAX_VISIBILITY]  # SQS caps a delay at 12 h
+    for _ in range(50):
+        delays = [settings.delay_after(n) for n in (1, 2, 3)]
+        assert 4.5 <= delays[0] <= 5.5 and 270 <= delays[1] <= 330 and 77760 <= delays[2] <= 95040
+    assert len({settings.delay_after(2) for _ in range(20)}) > 1  # jittered, so retries do not arrive in waves

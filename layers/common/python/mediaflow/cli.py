@@ -71,6 +71,18 @@ def redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_deliveries(args: argparse.Namespace) -> int:
+    from .notify.outbox import deliveries
+
+    records = deliveries(args.subject)
+    for record in records:
+        print(f"{record.Id}  {record.Event:<14} {record.State:<9} attempts={record.Attempts}  {record.Target}"
+              + (f"\n    {record.LastError}" if record.LastError else ""))
+    if not records:
+        print(f"no notifications for {args.subject}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediaflow")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     again = notifications.add_parser("redrive", help="move failed notifications from the DLQ back to the queue")
     again.add_argument("--stack", default="mediaflow")
     again.set_defaults(func=redrive)
+    shown = notifications.add_parser("list", help="the notification records of a job, workflow run or task")
+    shown.add_argument("subject", help="a job id (j...), run id (i...) or TaskId")
+    shown.set_defaults(func=show_deliveries)
 
     args = parser.parse_args(argv)
     try:

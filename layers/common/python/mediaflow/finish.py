@@ -15,13 +15,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import aws, ids, mps, store
+from . import ids, mps, store
 from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
-from .models import FINAL_STATES, Execution, Job, NotifyConfig, UnitResult
-from .queues import exec_key, release_slot, send_ticket
+from .models import FINAL_STATES, Execution, Job, UnitResult
+from .notify.outbox import Event, publish
+from .queues import done_keys, exec_key, release_slot, send_ticket
 from .times import now
-from .xml import jobs_detail, render, workflow_execution
+from .xml import jobs_detail, workflow_execution
 
 
 class StepError(BaseModel):
@@ -38,17 +39,6 @@ class StepError(BaseModel):
         if isinstance(cause, dict) and "errorMessage" in cause:
             return code_for(cause.get("errorType", self.Error)), cause["errorMessage"]
         return code_for(self.Error), self.Cause or self.Error
-
-
-class Notification(BaseModel):
-    """A message on the notification queue: where to deliver what."""
-
-    id: str
-    bucket: str
-    event: str
-    rule: NotifyConfig
-    content_type: str
-    body: str
 
 
 def _media_result(results: list[UnitResult], region: str | None) -> dict[str, Any] | None:
@@ -86,42 +76,35 @@ def _fail(job: Job, code: str, message: str, ended: Any) -> None:
         job.State, job.Code, job.Message, job.EndTime = "Failed", code, message, ended
 
 
-def _notifications(execution: Execution, jobs: list[Job]) -> list[Notification]:
-    if execution.task is not None:  # a ProcessMedia task tells its end the MPS way, in one event
-        rule = execution.notify
-        if not rule or rule.State != "On":
-            return []
-        body = json.dumps(mps.task_event(execution, jobs, execution.task), ensure_ascii=False)
-        return [_notification(execution, execution.id, "WorkflowTask", rule, body)]
-    out = []
+def _events(execution: Execution, jobs: list[Job]) -> list[Event]:
+    """The execution's end: TaskFinish per job and WorkflowFinish per run, or one MPS WorkflowTask
+    event per ProcessMedia task. Each goes to the inbox; those the applicable rule wants are sent."""
+    at = execution.ended or now()
+    if execution.task is not None:
+        return [_task_event(execution, jobs, execution.id, at)]
+    events = []
     for job in jobs:
         rule = job.notify
-        if rule and rule.wants("TaskFinish"):
-            body = render({"EventName": "TaskFinish", "JobsDetail": jobs_detail(job)}, rule.ResultFormat)
-            out.append(_notification(execution, job.JobId, "TaskFinish", rule, body))
+        events.append(Event(id=ids.stable_id("msg_", execution.id, job.JobId, "TaskFinish"), bucket=execution.bucket,
+                            type="TaskFinish", subject=job.JobId, at=job.EndTime or at,
+                            content={"EventName": "TaskFinish", "JobsDetail": jobs_detail(job)},
+                            rule=rule if rule and rule.wants("TaskFinish") else None))
+    if execution.workflow_id:
+        rule = execution.notify
+        events.append(Event(id=ids.stable_id("msg_", execution.id, execution.id, "WorkflowFinish"), bucket=execution.bucket,
+                            type="WorkflowFinish", subject=execution.id, at=at,
+                            content={"EventName": "WorkflowFinish", "WorkflowExecution": workflow_execution(execution, jobs)},
+                            rule=rule if rule and rule.wants("WorkflowFinish") else None))
+    return events
+
+
+def _task_event(execution: Execution, jobs: list[Job], about: str, at: Any) -> Event:
+    """An MPS WorkflowTask event: at the end of a task, or (NotifyMode Change) when subtask `about` ends."""
     rule = execution.notify
-    if execution.workflow_id and rule and rule.wants("WorkflowFinish"):
-        body = render({"EventName": "WorkflowFinish", "WorkflowExecution": workflow_execution(execution, jobs)}, rule.ResultFormat)
-        out.append(_notification(execution, execution.id, "WorkflowFinish", rule, body))
-    return out
-
-
-def _notification(execution: Execution, subject: str, event: str, rule: NotifyConfig, body: str) -> Notification:
-    return Notification(
-        id=ids.stable_id("msg_", execution.id, subject, event), bucket=execution.bucket, event=event, rule=rule,
-        content_type="application/json" if rule.ResultFormat == "JSON" else "application/xml", body=body,
-    )
-
-
-def send_notifications(queue_url: str, notifications: list[Notification]) -> None:
-    for start in range(0, len(notifications), 10):
-        batch = notifications[start : start + 10]
-        response = aws.client("sqs").send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "MessageBody": n.model_dump_json()} for i, n in enumerate(batch)],
-        )
-        if response.get("Failed"):
-            raise RuntimeError(f"could not queue {len(response['Failed'])} notifications: {response['Failed']}")
+    return Event(id=ids.stable_id("msg_", execution.id, about, "WorkflowTask"), bucket=execution.bucket,
+                 type="WorkflowTask", subject=execution.id, at=at, json_only=True,
+                 content=mps.task_event(execution, jobs, execution.task or {}),
+                 rule=rule if rule and rule.State == "On" else None)
 
 
 def _release_once(execution: Execution, media_queue_url: str) -> None:
@@ -153,6 +136,15 @@ def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, An
     return {"recorded": sorted(by_job)}
 
 
+def report_unit(execution_id: str, result: UnitResult, *, notify_queue_url: str) -> dict[str, Any]:
+    """A subtask of a task with NotifyMode Change ended: record it and tell the owner now, not
+    only when the whole task ends."""
+    execution = get_execution(execution_id)
+    job = update_job(result.job_id, lambda doc: _apply_results(doc, [result], now()))
+    publish([_task_event(execution, jobs_of(execution), job.JobId, job.EndTime or now())], notify_queue_url)
+    return {"reported": job.JobId, "state": job.State}
+
+
 def finish(
     execution_id: str,
     *,
@@ -179,10 +171,11 @@ def finish(
         if doc.state not in FINAL_STATES:
             doc.state, doc.ended = state, ended
 
-    execution = update_execution(execution_id, record, state=state)
+    execution = update_execution(execution_id, record, state=state,
+                                 **done_keys(execution.queue_id, execution.ended or ended))
     if not execution.notified:
         # A retry after a crash right here sends them again: at least once, with stable ids.
-        send_notifications(notify_queue_url, _notifications(execution, jobs))
+        publish(_events(execution, jobs), notify_queue_url)
         update_execution(execution_id, lambda doc: setattr(doc, "notified", True))
     _release_once(execution, media_queue_url)
     return {"state": execution.state, "jobs": {j.JobId: j.State for j in jobs}}

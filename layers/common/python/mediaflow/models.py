@@ -138,6 +138,7 @@ class Execution(Model):
     job_ids: list[str]
     created: datetime
     started: datetime | None = None
+    start_seq: int | None = None  # the queue's start counter when this execution was claimed
     ended: datetime | None = None
     workflow_id: str | None = None
     workflow_name: str | None = None
@@ -187,6 +188,7 @@ class UnitSpec(Model):
     params: dict[str, Any]
     duration: float
     units_of_job: int = 1
+    report: bool = False  # tell the owner when this unit ends (a task's NotifyMode Change)
 
 
 class OutputObject(Model):

@@ -72,6 +72,10 @@ def _skip(job_id: str, message: str) -> None:
     update_job(job_id, skipped)
 
 
+def reports_changes(execution: Execution) -> bool:
+    return bool(execution.task) and ((execution.task or {}).get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change"
+
+
 def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
     execution = get_execution(execution_id)
     if stage == 0:
@@ -91,6 +95,8 @@ def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
         job_units = units_for(job, execution, source, probed[where])
         for index, unit in enumerate(job_units):
             unit.index, unit.units_of_job = index, len(job_units)
+            # a subtask of one unit ends with it; one of several is reported when its stage ends
+            unit.report = len(job_units) == 1 and reports_changes(execution)
         units += job_units
 
     def planned(doc: Execution) -> None:

@@ -9,6 +9,7 @@ resume sends a new one.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,7 @@ QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     "doc": ("queue-doc-process-1", "DocProcess"),
 }
 WAITING = "WAITING"
+DONE = "DONE"
 MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
 
 
@@ -52,6 +54,28 @@ def backlog_keys(execution: Execution) -> dict[str, str]:
 
 def waiting_key(queue_id: str) -> str:
     return f"QUEUE#{queue_id}#{WAITING}"
+
+
+def done_keys(queue_id: str, ended: datetime) -> dict[str, str]:
+    """Where an ended execution is counted: its queue's ended executions, by end time."""
+    return {"gsi1pk": f"QUEUE#{queue_id}#{DONE}", "gsi1sk": ended.astimezone(timezone.utc).isoformat()}
+
+
+class QueueFigures(Model):
+    """What a queue is doing now: shown with the queue by `GET /queue` (and its speech and doc twins)."""
+
+    Waiting: int
+    Running: int
+    DoneLastHour: int
+
+
+def figures(queue_id: str) -> QueueFigures:
+    hour_ago = (now() - timedelta(hours=1)).astimezone(timezone.utc).isoformat()
+    return QueueFigures(
+        Waiting=store.count("gsi1", waiting_key(queue_id)),
+        Running=int(store.get_attribute(*queue_key(queue_id), "running") or 0),
+        DoneLastHour=store.count("gsi1", f"QUEUE#{queue_id}#{DONE}", between=(hour_ago, "9999")),
+    )
 
 
 def ensure_queues(bucket: str) -> dict[Feature, Queue]:
@@ -136,13 +160,16 @@ def release_slot(queue_id: str) -> None:
     store.add_counter(*queue_key(queue_id), "running", -1)
 
 
-def _claim(execution_id: str) -> Execution | None:
-    """Move one waiting execution to Running; None if another claimer got it first."""
+def _claim(execution_id: str, start_seq: int) -> Execution | None:
+    """Move one waiting execution to Running; None if another claimer got it first.
+
+    `start_seq` was drawn after the execution was seen at the head of the order, so the claims of
+    a queue are numbered in the order they were decided, whatever the number of claimers."""
     found = store.get(*exec_key(execution_id), Execution)
     if found is None or found[0].state != "Submitted":
         return None
     execution, version = found
-    execution.state, execution.started = "Running", now()
+    execution.state, execution.started, execution.start_seq = "Running", now(), start_seq
     try:
         store.replace(*exec_key(execution_id), execution, version, state="Running", remove=("gsi1pk", "gsi1sk"))
     except store.ConflictError:
@@ -153,7 +180,7 @@ def _claim(execution_id: str) -> Execution | None:
 def unclaim(execution: Execution) -> None:
     """Put a claimed execution back at its place in the order (its start failed)."""
     def back(doc: Execution) -> None:
-        doc.state, doc.started = "Submitted", None
+        doc.state, doc.started, doc.start_seq = "Submitted", None, None
 
     store.mutate(*exec_key(execution.id), Execution, back, state="Submitted", **backlog_keys(execution))
 
@@ -170,7 +197,7 @@ def claim_next(queue_id: str) -> list[Execution]:
             return claimed
         if not _take_slot(queue):
             return claimed
-        execution = _claim(head[0].id)
+        execution = _claim(head[0].id, store.add_counter(*queue_key(queue_id), "starts", 1))
         if execution is None:
             release_slot(queue_id)
             continue

@@ -135,6 +135,21 @@ def query_index(gsi1pk: str, model: type[M], *, limit: int | None = None) -> lis
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def count(index: str, pk: str, *, between: tuple[str, str] | None = None) -> int:
+    """How many records an index partition holds (in a sort-key range), without reading them."""
+    key = Key(f"{index}pk").eq(pk)
+    if between:
+        key = key & Key(f"{index}sk").between(*between)
+    kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": key, "Select": "COUNT"}
+    total = 0
+    while True:
+        page = table().query(**kwargs)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 @dataclass
 class Page(Generic[M]):
     items: list[M]

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from ..config import setting
 from ..exceptions import InvalidInputError
 from ..models import Queue
-from ..queues import Feature, list_queues, update_queue
+from ..queues import Feature, bucket_secret, figures, list_queues, update_queue
 from .routing import Route, page, times
 
 router = Router()
@@ -20,7 +20,10 @@ QUEUE_URLS: dict[Feature, str] = {"media": "MEDIA_QUEUE_URL", "speech": "SPEECH_
 
 
 def queue_element(queue: Queue) -> dict[str, Any]:
-    return times(queue.model_dump(exclude={"Feature"}))
+    """The queue as Tencent shows it, plus what it is doing now (Statistics) and the key that signs
+    its bucket's callbacks (NotifySigningKey, Standard Webhooks)."""
+    return times(queue.model_dump(exclude={"Feature"})) | {
+        "Statistics": figures(queue.QueueId).model_dump(), "NotifySigningKey": bucket_secret(queue.BucketId)}
 
 
 def _describe(feature: Feature) -> Response[str]:

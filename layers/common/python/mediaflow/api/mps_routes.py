@@ -8,7 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, Field
 
+from .. import inbox
 from ..config import setting
 from ..exceptions import InvalidInputError
 from ..tasks import describe_task, describe_tasks, process_media
@@ -35,10 +37,35 @@ def _describe_tasks(body: dict[str, Any]) -> dict[str, Any]:
     return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"))
 
 
+BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class PullEventsRequest(BaseModel):
+    Bucket: str | None = Field(default=None, pattern=BUCKET)  # whose inbox; the stack's input bucket if unset
+
+
+class ConfirmEventsRequest(BaseModel):
+    EventHandles: list[str] = Field(min_length=1, max_length=inbox.MAX_EVENTS)
+    Bucket: str | None = Field(default=None, pattern=BUCKET)
+
+
+def _pull_events(body: dict[str, Any]) -> dict[str, Any]:
+    request = PullEventsRequest.model_validate(body)
+    return {"EventSet": inbox.pull(request.Bucket or router.context["bucket"])}
+
+
+def _confirm_events(body: dict[str, Any]) -> dict[str, Any]:
+    request = ConfirmEventsRequest.model_validate(body)
+    inbox.confirm(request.Bucket or router.context["bucket"], request.EventHandles)
+    return {}
+
+
 ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ProcessMedia": _process_media,
     "DescribeTaskDetail": _describe_task_detail,
     "DescribeTasks": _describe_tasks,
+    "PullEvents": _pull_events,
+    "ConfirmEvents": _confirm_events,
 }
 
 

@@ -49,6 +49,24 @@ ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twic
 LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4"}
 
 
+def atomic_table_requests() -> None:
+    """Apply each DynamoDB request atomically, as DynamoDB does. moto's backend takes no lock, so
+    two workers' conditional updates (a queue slot, a claim) could otherwise both pass."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "atomic", False):
+        return
+    lock = threading.RLock()
+    unlocked = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return unlocked(self)
+
+    call_action.atomic = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 # moto invokes SQS-mapped functions inside SendMessage and never redelivers; pollers (or tests)
 # take that role, so moto's queues keep no mappings of their own.
 NO_INLINE_MAPPINGS = property(lambda self: {}, lambda self, value: None)
@@ -278,6 +296,7 @@ class LocalRuntime:
         notifications._invoke_awslambda = _invoke_awslambda
 
         sqs_models.Queue.lambda_event_source_mappings = NO_INLINE_MAPPINGS
+        atomic_table_requests()
 
     def up(self, template: Path, *, stack_name: str = "mediaflow", parameters: dict[str, str] | None = None) -> Any:
         """Deploy the template, remember where each artifact came from, start the queue pollers."""
@@ -335,7 +354,8 @@ class LocalRuntime:
             handler=function.handler,
             timeout=float(function.timeout),
             memory=int(function.memory_size),
-            environment=dict(function.environment_vars or {}),
+            # CloudFormation hands a Number parameter over as text; moto keeps it a number
+            environment={name: str(value) for name, value in (function.environment_vars or {}).items()},
             code_dir=self.artifacts[function.code["S3Key"]],
             layer_dirs=layer_dirs,
         )

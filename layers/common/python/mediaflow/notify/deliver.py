@@ -1,78 +1,167 @@
 """Delivering one notification from the notification queue.
 
-A delivery that fails for now (receiver down, non-2xx, timeout) is retried by SQS: the message's
-visibility is pushed out by the next delay of the retry schedule and the record is reported as
-failed; after the last retry the queue's redrive policy moves it to the dead-letter queue, from
-which it can be redriven. A delivery that can never succeed (an unsafe URL, an unknown type) goes
-to the dead-letter queue at once, with the reason, instead of being retried."""
+Each message is one attempt. A delivery that fails for now (receiver down, non-2xx, timeout) is
+tried again later: a new message for the next attempt is queued with the next delay of the retry
+schedule (with jitter), and this one is done. SQS delays a message by 15 minutes at most, so an
+attempt that arrives before it is due is put back out of sight until it is (visibility, at most
+12 h at a time). After the last attempt, or at once when it can never succeed (an unsafe URL),
+the notification goes to the dead-letter queue with the reason, from which `mediaflow
+notifications redrive` puts it back. The queue's own redrive policy only catches crashes.
+
+Targets: an HTTP(S) URL (signed, Standard Webhooks), an SQS queue (`MqMode=Queue`) or an SNS
+topic (`MqMode=Topic`), the AWS roles of Tencent's CMQ/TDMQ. Every message carries the event's
+stable id to deduplicate on.
+"""
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import aws
 from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
-from ..finish import Notification
+from ..models import NotifyConfig
 from ..queues import bucket_secret
 from .http import post_callback
+from .outbox import Notification, record
 from .signing import signature_headers
 
+SQS_MAX_DELAY = 900  # DelaySeconds
 SQS_MAX_VISIBILITY = 43200
+JITTER = 0.1  # each delay is drawn from ±10 % of the schedule's
+EVENT_ID_ATTRIBUTE = "mediaflow-event-id"
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
     queue_url: str
     dead_letter_url: str
-    retry_seconds: tuple[int, ...]
+    retry_seconds: tuple[int, ...]  # the delay before each retry: len + 1 attempts in all
     allow_loopback: bool
+    timeout_seconds: float = 10.0  # the longest an HTTP receiver may hold a worker
 
-    def delay_after(self, attempt: int) -> int:
-        return min(SQS_MAX_VISIBILITY, self.retry_seconds[min(attempt, len(self.retry_seconds)) - 1])
+    def delay_after(self, attempt: int) -> float:
+        base = self.retry_seconds[attempt - 1]
+        return max(1.0, base * random.uniform(1 - JITTER, 1 + JITTER))
 
 
-def deliver(notification: Notification, settings: DeliverySettings) -> int:
+class NotDueYet(Exception):
+    """The message is an attempt scheduled for later: leave it on the queue."""
+
+
+def deliver(notification: Notification, settings: DeliverySettings) -> None:
     rule = notification.rule
-    if rule.Type != "Url" or not rule.Url:
-        raise InvalidInputError(f"notification type {rule.Type} has no deliverable target (only Url is delivered)")
-    body = notification.body.encode()
-    headers = signature_headers(bucket_secret(notification.bucket), notification.id, int(time.time()), body)
-    return post_callback(rule.Url, body, content_type=notification.content_type, headers=headers,
-                         allow_loopback=settings.allow_loopback)
+    if rule.Type == "Url":
+        if not rule.Url:
+            raise InvalidInputError("the rule has no Url to deliver to")
+        body = notification.body.encode()
+        headers = signature_headers(bucket_secret(notification.bucket), notification.id, int(time.time()), body)
+        post_callback(rule.Url, body, content_type=notification.content_type, headers=headers,
+                      allow_loopback=settings.allow_loopback, connect_timeout=min(3.0, settings.timeout_seconds),
+                      read_timeout=settings.timeout_seconds)
+    elif rule.MqMode == "Topic":
+        _publish_to_topic(rule, notification)
+    else:
+        _send_to_queue(rule, notification)
 
 
-def handle_message(body: str, receipt_handle: str, receive_count: int, settings: DeliverySettings) -> None:
-    """Deliver, or arrange the retry / dead-letter; raises only when the record must be retried."""
+def _attributes(notification: Notification, data_type: str = "String") -> dict[str, dict[str, str]]:
+    return {name: {"DataType": data_type, "StringValue": value} for name, value in (
+        (EVENT_ID_ATTRIBUTE, notification.id), ("mediaflow-event", notification.event),
+        ("content-type", notification.content_type))}
+
+
+def _region(rule: NotifyConfig) -> str | None:
+    """Tencent's region codes (sh, bj, ...) are not AWS regions: those mean the stack's own."""
+    return rule.MqRegion if rule.MqRegion and "-" in rule.MqRegion else None
+
+
+@cache
+def _account() -> str:
+    return aws.client("sts").get_caller_identity()["Account"]
+
+
+def _send_to_queue(rule: NotifyConfig, notification: Notification) -> None:
+    name = rule.MqName or ""
+    sqs = aws.client("sqs", _region(rule))
+    fifo = {"MessageGroupId": notification.subject or notification.bucket,
+            "MessageDeduplicationId": notification.id} if name.endswith(".fifo") else {}
+    try:
+        url = name if name.startswith("https://") or name.startswith("http://") else \
+            sqs.get_queue_url(QueueName=name.rsplit(":", 1)[-1])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=notification.body,
+                         MessageAttributes=_attributes(notification), **fifo)
+    except (ClientError, BotoCoreError) as error:
+        raise DeliveryError(f"could not send to SQS queue {name}: {error}") from error
+
+
+def _publish_to_topic(rule: NotifyConfig, notification: Notification) -> None:
+    name = rule.MqName or ""
+    region = _region(rule)
+    sns = aws.client("sns", region)
+    try:
+        arn = name if name.startswith("arn:") else \
+            f"arn:aws:sns:{region or sns.meta.region_name}:{_account()}:{name}"
+        fifo = {"MessageGroupId": notification.subject or notification.bucket,
+                "MessageDeduplicationId": notification.id} if name.endswith(".fifo") else {}
+        sns.publish(TopicArn=arn, Message=notification.body, MessageAttributes=_attributes(notification), **fifo)
+    except (ClientError, BotoCoreError) as error:
+        raise DeliveryError(f"could not publish to SNS topic {name}: {error}") from error
+
+
+def handle_message(body: str, receipt_handle: str, settings: DeliverySettings) -> None:
+    """Make this attempt, then record it and arrange the next one or the dead-letter queue.
+    Raises NotDueYet only, for an attempt that must stay on the queue."""
     notification = Notification.model_validate_json(body)
+    wait = notification.due - time.time()
+    if wait > 0:
+        aws.client("sqs").change_message_visibility(QueueUrl=settings.queue_url, ReceiptHandle=receipt_handle,
+                                                    VisibilityTimeout=int(min(wait + 1, SQS_MAX_VISIBILITY)))
+        raise NotDueYet(notification.id)
     try:
         deliver(notification, settings)
-    except DeliveryError:
-        # After the last retry, visibility 0 hands it straight to the redrive policy (maxReceiveCount
-        # = retries + 1), which moves it to the dead-letter queue on the next receive.
-        retrying = receive_count <= len(settings.retry_seconds)
-        aws.client("sqs").change_message_visibility(QueueUrl=settings.queue_url, ReceiptHandle=receipt_handle,
-                                         VisibilityTimeout=settings.delay_after(receive_count) if retrying else 0)
-        raise
-    except MediaflowError as error:
-        aws.client("sqs").send_message(
-            QueueUrl=settings.dead_letter_url, MessageBody=body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": f"{error.code}: {error.message}"}},
-        )
+    except DeliveryError as error:
+        if notification.attempt <= len(settings.retry_seconds):
+            delay = settings.delay_after(notification.attempt)
+            retry = notification.next_attempt(due=time.time() + delay)
+            aws.client("sqs").send_message(QueueUrl=settings.queue_url, MessageBody=retry.model_dump_json(),
+                                           DelaySeconds=int(min(delay, SQS_MAX_DELAY)))
+            record(notification, "Retrying", f"attempt {notification.attempt}: {error.message}; next in {delay:.0f} s")
+        else:
+            _dead_letter(notification, settings, "Failed", f"attempt {notification.attempt}: {error.message}")
+        return
+    except MediaflowError as error:  # can never succeed (an unsafe URL, a malformed rule): no retries
+        _dead_letter(notification, settings, "Refused", f"{error.code}: {error.message}")
+        return
+    record(notification, "Delivered")
+
+
+def _dead_letter(notification: Notification, settings: DeliverySettings, state: str, reason: str) -> None:
+    aws.client("sqs").send_message(
+        QueueUrl=settings.dead_letter_url, MessageBody=notification.model_dump_json(),
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
+    )
+    record(notification, state, reason)  # type: ignore[arg-type]
 
 
 def redrive(dead_letter_url: str, queue_url: str, *, limit: int = 1000) -> int:
-    """Move notifications from the dead-letter queue back to the notification queue."""
+    """Move notifications from the dead-letter queue back to the notification queue, as first
+    attempts of a fresh schedule."""
     moved = 0
     while moved < limit:
-        messages = aws.client("sqs").receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        messages = aws.client("sqs").receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10,
+                                                      WaitTimeSeconds=0).get("Messages", [])
         if not messages:
             return moved
         for message in messages:
-            aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=message["Body"])
+            notification = Notification.model_validate_json(message["Body"])
+            again = notification.model_copy(update={"attempt": 1, "due": 0.0})
+            aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=again.model_dump_json())
+            record(again, "Queued", "redriven from the dead-letter queue")
             aws.client("sqs").delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return moved
-
