@@ -8,12 +8,14 @@ from mediaflow.observability import MetricUnit, logger, metrics, tracer
 from mediaflow.processor import Ticket, start_next
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
+MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
 # Tickets of other queues (message groups) go on when one fails; its own group stops, keeping order.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def start(record: SQSRecord) -> list[str]:
-    started = start_next(Ticket.model_validate_json(record.body), state_machine_arn=STATE_MACHINE_ARN)
+    started = start_next(Ticket.model_validate_json(record.body), state_machine_arn=STATE_MACHINE_ARN,
+                         queue_url=MEDIA_QUEUE_URL)
     metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=len(started))
     return started
 

@@ -101,7 +101,8 @@ def end_job(callback: str | None = None, **extra: Any) -> str:
         body["CallBack"] = callback
     job = submit.create_media_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
                                    media_queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
-    start_next(Ticket(queue_id=job.QueueId), state_machine_arn=os.environ["STATE_MACHINE_ARN"])
+    start_next(Ticket(queue_id=job.QueueId), state_machine_arn=os.environ["STATE_MACHINE_ARN"],
+               queue_url=os.environ["MEDIA_QUEUE_URL"])
     finish(job.JobId, results=[UnitResult(job_id=job.JobId, kind="transcode", ok=True)],
            notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
     return job.JobId

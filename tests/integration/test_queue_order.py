@@ -11,6 +11,7 @@ import functools
 import os
 import random
 import threading
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,7 +23,7 @@ from mediaflow.finish import finish
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.models import Execution, UnitResult
 from mediaflow.processor import Ticket, start_next
-from mediaflow.queues import ensure_queues, figures, update_queue, waiting
+from mediaflow.queues import claim_next, ensure_queues, figures, update_queue, waiting
 from support import LambdaContext, import_handler, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -68,7 +69,8 @@ def submit_mixed(seed: int) -> list[list[tuple[str, int]]]:
 @functools.cache
 def processor_handler(state_machine_arn: str) -> Any:
     """The Processor handler, imported once per stack (it reads its settings at import)."""
-    return import_handler("process", {"TABLE_NAME": os.environ["TABLE_NAME"], "STATE_MACHINE_ARN": state_machine_arn})
+    return import_handler("process", {"TABLE_NAME": os.environ["TABLE_NAME"], "STATE_MACHINE_ARN": state_machine_arn,
+                                      "MEDIA_QUEUE_URL": os.environ["MEDIA_QUEUE_URL"]})
 
 
 def run_processors(queue_id: str, claimers: int = 3) -> None:
@@ -79,12 +81,17 @@ def run_processors(queue_id: str, claimers: int = 3) -> None:
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
     handler = processor_handler(os.environ["STATE_MACHINE_ARN"])
     calls = [lambda: handler.handler(sqs_event(url, messages), LambdaContext())] * (2 if messages else 0)
-    calls += [lambda: start_next(Ticket(queue_id=queue_id), state_machine_arn=os.environ["STATE_MACHINE_ARN"])] * claimers
+    calls += [lambda: start(queue_id)] * claimers
     with ThreadPoolExecutor(len(calls)) as pool:
         for done in [pool.submit(call) for call in calls]:
             done.result()
     for message in messages:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def start(queue_id: str, **options: Any) -> list[str]:
+    return start_next(Ticket(queue_id=queue_id), state_machine_arn=os.environ["STATE_MACHINE_ARN"],
+                      queue_url=os.environ["MEDIA_QUEUE_URL"], **options)
 
 
 def end(execution: Execution) -> None:
@@ -172,3 +179,23 @@ def test_raising_max_concurrent_lets_more_start_without_a_redeploy(queue_id) -> 
     assert figures(queue_id).model_dump() == {"Waiting": 23, "Running": 7, "DoneLastHour": 0}
     assert len(waiting(queue_id)) == 23
 
+
+
+def test_claims_whose_start_was_lost_are_started_by_the_next_ticket(queue_id) -> None:
+    set_queue(queue_id, "Paused")
+    job_ids = [j for thread in submit_mixed(seed=5) for j, _ in thread]
+    set_queue(queue_id, "Active", max_concurrent=30)
+    lost = {e.id for e in claim_next(queue_id, limit=3)}  # a Processor that timed out right after claiming
+    assert len(lost) == 3 and {get_job(j).State for j in lost} == {"Submitted"}  # claimed, never started
+
+    first = start(queue_id)  # too soon to call those lost: only new claims, ten per ticket
+    assert len(first) == 10 and not set(first) & lost
+    second = start(queue_id, stalled_after=timedelta(0))
+    assert lost <= set(second)
+    while start(queue_id, stalled_after=timedelta(0)):
+        pass
+    machine = os.environ["STATE_MACHINE_ARN"]
+    names = [e["name"] for page in boto3.client("stepfunctions").get_paginator("list_executions").paginate(
+        stateMachineArn=machine) for e in page["executions"]]
+    assert sorted(names) == sorted(job_ids)  # every job started, none twice
+    assert {get_job(j).State for j in job_ids} == {"Running"}

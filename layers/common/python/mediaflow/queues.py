@@ -29,6 +29,7 @@ QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     "doc": ("queue-doc-process-1", "DocProcess"),
 }
 WAITING = "WAITING"
+STARTING = "STARTING"  # claimed, its Step Functions execution not yet known to be started
 DONE = "DONE"
 MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
 
@@ -56,9 +57,17 @@ def waiting_key(queue_id: str) -> str:
     return f"QUEUE#{queue_id}#{WAITING}"
 
 
+def starting_key(queue_id: str) -> str:
+    return f"QUEUE#{queue_id}#{STARTING}"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
 def done_keys(queue_id: str, ended: datetime) -> dict[str, str]:
     """Where an ended execution is counted: its queue's ended executions, by end time."""
-    return {"gsi1pk": f"QUEUE#{queue_id}#{DONE}", "gsi1sk": ended.astimezone(timezone.utc).isoformat()}
+    return {"gsi1pk": f"QUEUE#{queue_id}#{DONE}", "gsi1sk": _utc(ended)}
 
 
 class QueueFigures(Model):
@@ -70,7 +79,7 @@ class QueueFigures(Model):
 
 
 def figures(queue_id: str) -> QueueFigures:
-    hour_ago = (now() - timedelta(hours=1)).astimezone(timezone.utc).isoformat()
+    hour_ago = _utc(now() - timedelta(hours=1))
     return QueueFigures(
         Waiting=store.count("gsi1", waiting_key(queue_id)),
         Running=int(store.get_attribute(*queue_key(queue_id), "running") or 0),
@@ -171,10 +180,30 @@ def _claim(execution_id: str, start_seq: int) -> Execution | None:
     execution, version = found
     execution.state, execution.started, execution.start_seq = "Running", now(), start_seq
     try:
-        store.replace(*exec_key(execution_id), execution, version, state="Running", remove=("gsi1pk", "gsi1sk"))
+        store.replace(*exec_key(execution_id), execution, version, state="Running",
+                      gsi1pk=starting_key(execution.queue_id), gsi1sk=_utc(execution.started))
     except store.ConflictError:
         return None
     return execution
+
+
+def launched(execution: Execution) -> None:
+    """Its Step Functions execution exists: it leaves the claimed-but-not-started index (unless it
+    has already ended and moved on to the done index)."""
+    try:
+        store.table().update_item(
+            Key=dict(zip(("pk", "sk"), exec_key(execution.id))), UpdateExpression="REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="gsi1pk = :starting", ExpressionAttributeValues={":starting": starting_key(execution.queue_id)})
+    except ClientError as error:
+        if not store.is_condition_failure(error):
+            raise
+
+
+def stalled_starts(queue_id: str, older_than: timedelta, limit: int = 10) -> list[Execution]:
+    """Executions claimed more than `older_than` ago whose start was never confirmed: the invocation
+    that claimed them died (a timeout, a crash) between the claim and the start."""
+    return store.query_page("gsi1", starting_key(queue_id), Execution, size=limit,
+                            between=("0", _utc(now() - older_than))).items  # "0" sorts before any time
 
 
 def unclaim(execution: Execution) -> None:
@@ -185,10 +214,12 @@ def unclaim(execution: Execution) -> None:
     store.mutate(*exec_key(execution.id), Execution, back, state="Submitted", **backlog_keys(execution))
 
 
-def claim_next(queue_id: str) -> list[Execution]:
-    """Claim waiting executions in order while the queue is active and has free slots."""
+def claim_next(queue_id: str, limit: int = MAX_CLAIM_ROUNDS) -> list[Execution]:
+    """Claim up to `limit` waiting executions in order while the queue is active and has free slots."""
     claimed: list[Execution] = []
     for _ in range(MAX_CLAIM_ROUNDS):
+        if len(claimed) >= limit:
+            return claimed
         queue = get_queue(queue_id)
         if queue.State != "Active":
             return claimed
