@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FFMPEG := layers/ffmpeg/bin/ffmpeg
 INPUT ?=
+COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow lint bench up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch up clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,10 @@ test-slow: install
 
 bench: install
 	$(BIN)/python bench/renditions.py $(if $(INPUT),--input "$(INPUT)")
+
+# COUNT uploads -> queued runs -> started runs, on the local stack (bench/README.md).
+bench-dispatch: install
+	$(BIN)/python bench/dispatch.py $(if $(COUNT),--count $(COUNT))
 
 clean:
 	rm -rf .mediaflow .pytest_cache $(FFMPEG)

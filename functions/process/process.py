@@ -1,5 +1,8 @@
 """Processor: claim tickets from the media FIFO queue -> start the next jobs in queue order."""
 
+import time
+from functools import partial
+
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -9,13 +12,14 @@ from mediaflow.processor import Ticket, start_next
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
 MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
+SPARE_SECONDS = 10  # stop starting jobs this long before the timeout: enough to hand on a ticket
 # Tickets of other queues (message groups) go on when one fails; its own group stops, keeping order.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
-def start(record: SQSRecord) -> list[str]:
+def start(record: SQSRecord, deadline: float) -> list[str]:
     started = start_next(Ticket.model_validate_json(record.body), state_machine_arn=STATE_MACHINE_ARN,
-                         queue_url=MEDIA_QUEUE_URL)
+                         queue_url=MEDIA_QUEUE_URL, deadline=deadline)
     metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=len(started))
     return started
 
@@ -24,4 +28,6 @@ def start(record: SQSRecord) -> list[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
-    return process_partial_response(event=event, record_handler=start, processor=processor, context=context)
+    deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SPARE_SECONDS  # type: ignore[attr-defined]
+    return process_partial_response(event=event, record_handler=partial(start, deadline=deadline),
+                                    processor=processor, context=context)

@@ -1,14 +1,16 @@
 """Claim tickets -> Step Functions executions, started in queue order, named after the execution id
 so that a redelivered ticket can never start the same job twice.
 
-One ticket starts at most CLAIMS_PER_TICKET executions and, when there may be more, sends the
-next ticket: an invocation stays short whatever MaxConcurrent is. An invocation that dies between
+One ticket starts at most CLAIMS_PER_TICKET executions, and none after its deadline; when there
+may be more, it sends the next ticket: an invocation stays short whatever MaxConcurrent is. An invocation that dies between
 a claim and its start leaves the execution in the queue's claimed-but-not-started index; the next
 ticket of the queue starts it (the name makes that safe if it had started after all)."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -43,15 +45,20 @@ def launch(execution: Execution, state_machine_arn: str) -> None:
 
 
 def start_next(ticket: Ticket, *, state_machine_arn: str, queue_url: str,
-               stalled_after: timedelta = STALLED_AFTER) -> list[str]:
-    started = []
+               stalled_after: timedelta = STALLED_AFTER, deadline: float = math.inf) -> list[str]:
+    """Start what this ticket may: first claims whose start was lost, then the next in order.
+    `deadline` (time.monotonic()) is when to stop and leave the rest to a fresh ticket."""
+    started: list[str] = []
     for execution in stalled_starts(ticket.queue_id, stalled_after):
         launch(execution, state_machine_arn)
         started.append(execution.id)
-    claimed = claim_next(ticket.queue_id, limit=CLAIMS_PER_TICKET)
-    for execution in claimed:
-        launch(execution, state_machine_arn)
-        started.append(execution.id)
-    if len(claimed) == CLAIMS_PER_TICKET:
-        send_ticket(queue_url, ticket.queue_id)  # there may be more to start: go on in a fresh invocation
+    for _ in range(CLAIMS_PER_TICKET):
+        if time.monotonic() > deadline:
+            break
+        claimed = claim_next(ticket.queue_id, limit=1)
+        if not claimed:
+            return started
+        launch(claimed[0], state_machine_arn)
+        started.append(claimed[0].id)
+    send_ticket(queue_url, ticket.queue_id)  # there may be more to start: go on in a fresh invocation
     return started
