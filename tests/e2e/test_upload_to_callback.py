@@ -12,7 +12,7 @@ import pytest
 import xmltodict
 
 from mediaflow import workflows
-from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish
+from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish, run_reported
 from mediaflow.media import probe
 from mediaflow.notify import verify
 from mediaflow.queues import bucket_secret, ensure_queues
@@ -25,12 +25,6 @@ RUN_BUDGET = 180  # seconds for one run to reach its WorkflowFinish callback
 
 def bind(bucket: str, prefix: str, callback: str) -> workflows.Workflow:
     return workflows.create_workflow(bucket, workflows.parse_workflow_xml(DEMO_WORKFLOW.format(prefix=prefix, callback=callback)))
-
-
-def finished(received: list[dict]) -> bool:
-    """The run's WorkflowFinish and the TaskFinish of its three jobs have all arrived (in any order:
-    the notifier delivers a batch at once)."""
-    return any(map(is_workflow_finish, received)) and sum(b"TaskFinish" in r["body"] for r in received) >= 3
 
 
 def task_details(received: list[dict]) -> dict[str, dict]:
@@ -55,7 +49,7 @@ def test_upload_runs_the_workflow_and_calls_back(local_stack, receiver, sample_v
     bind(bucket, "ok/", receiver.url)
     local_stack.client("s3").upload_file(str(sample_video), bucket, "ok/clip.mp4")
 
-    assert receiver.wait_for(finished, timeout=RUN_BUDGET), f"no WorkflowFinish callback; got {len(receiver.received)}"
+    assert receiver.wait_for(run_reported, timeout=RUN_BUDGET), f"no WorkflowFinish callback; got {len(receiver.received)}"
 
     secret = bucket_secret(bucket)
     for callback in receiver.received:
@@ -92,7 +86,7 @@ def test_corrupt_upload_fails_with_a_reason_and_leaves_nothing_stuck(local_stack
     broken.write_bytes(os.urandom(64 * 1024))
     local_stack.client("s3").upload_file(str(broken), bucket, "bad/broken.mp4")
 
-    assert receiver.wait_for(finished, timeout=RUN_BUDGET)
+    assert receiver.wait_for(run_reported, timeout=RUN_BUDGET)
 
     details = task_details(receiver.received)
     assert set(details) == {"Transcode_360", "Transcode_720", "Snapshot_1"}

@@ -106,6 +106,13 @@ def is_workflow_finish(callback: dict[str, Any]) -> bool:
     return b"<EventName>WorkflowFinish</EventName>" in callback["body"]
 
 
+def run_reported(received: list[dict[str, Any]]) -> bool:
+    """The WorkflowFinish and the TaskFinish of each of its tasks have arrived (the notifier
+    delivers a batch at once, so they may come in any order)."""
+    finish = next((c for c in received if is_workflow_finish(c)), None)
+    return finish is not None and sum(b"<EventName>TaskFinish" in c["body"] for c in received) >= finish["body"].count(b"<Tasks>")
+
+
 def sample_video(ffmpeg: Path, target: Path, seconds: int = 10) -> Path:
     """A 1280x720 test pattern with a tone, made with the layer's ffmpeg."""
     subprocess.run(
@@ -217,7 +224,7 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
         last = ""
         deadline = time.monotonic() + timeout
         trigger_deadline = time.monotonic() + 60  # the upload event should have made a run by then
-        while not receiver.wait_for(lambda r: any(is_workflow_finish(x) for x in r), timeout=1.0):
+        while not receiver.wait_for(run_reported, timeout=1.0):
             line, state = _run_status()
             if line != last:
                 print("  " + line, flush=True)
