@@ -25,7 +25,7 @@ from mediaflow.notify import verify
 from mediaflow.notify.outbox import deliveries
 from mediaflow.processor import Ticket, start_next
 from mediaflow.queues import bucket_secret, ensure_queues, update_queue
-from support import LambdaContext, free_port, import_handler, sqs_event
+from support import LambdaContext, cos_event, free_port, import_handler, sqs_event
 
 pytestmark = pytest.mark.integration
 BUCKET = "notify-bucket"
@@ -194,7 +194,7 @@ UNSAFE = {
 }
 
 
-def test_unsafe_callback_urls_are_refused_and_the_refusal_is_on_the_jobs_record(bucket, handler_env, monkeypatch) -> None:
+def test_unsafe_callback_urls_are_refused_and_the_refusal_is_on_the_jobs_record(bucket, handler_env, serve, monkeypatch) -> None:
     real = socket.getaddrinfo
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: (
         [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.20.30.40", 0))] if host == "callbacks.example.com" else real(host, *a, **k)))
@@ -205,6 +205,11 @@ def test_unsafe_callback_urls_are_refused_and_the_refusal_is_on_the_jobs_record(
         [record] = deliveries(job_id)
         assert record.Attempts == 1 and "refused" in record.LastError, (name, record)
     assert "link-local" in deliveries(jobs["metadata"])[0].LastError
+    shown = serve(cos_event("GET", f"http://127.0.0.1/buckets/{BUCKET}/jobs/{jobs['private']}/notifications"))
+    record = xmltodict.parse(shown["body"])["Response"]["Notification"]
+    assert shown["statusCode"] == 200 and record["State"] == "Refused" and "10.0.0.1 is private" in record["LastError"]
+    other = serve(cos_event("GET", f"http://127.0.0.1/buckets/other-bucket/jobs/{jobs['private']}/notifications"))
+    assert other["statusCode"] == 404  # a job is seen from its own bucket only
     assert "10.20.30.40 is private" in deliveries(jobs["name of a private address"])[0].LastError
     assert len(dead_letters()) == len(UNSAFE)
 

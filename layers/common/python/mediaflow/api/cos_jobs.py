@@ -8,9 +8,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ..config import region, setting
-from ..exceptions import InvalidInputError
+from ..exceptions import InvalidInputError, NotFoundError
 from ..jobs import describe_jobs, list_jobs
 from ..models import JobState
+from ..notify.outbox import deliveries
 from ..queues import ensure_queues
 from ..submit import cancel_jobs, create_media_jobs
 from ..times import now
@@ -32,6 +33,15 @@ def create_jobs() -> Response[str]:
     jobs = create_media_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
                              media_queue_url=setting("MEDIA_QUEUE_URL"))
     return route.ok({"JobsDetail": [jobs_detail(job) for job in jobs]})
+
+
+@router.get("/jobs/<job_id>/notifications")
+def job_notifications(job_id: str) -> Response[str]:
+    """The job's notification records: where each event went and how its delivery went (ours; Tencent has none)."""
+    found, _ = describe_jobs(route.bucket, [job_id])
+    if not found:
+        raise NotFoundError(f"job {job_id} does not exist in bucket {route.bucket}")
+    return route.ok({"Notification": [times(d.model_dump()) for d in deliveries(job_id)]})
 
 
 @router.get("/jobs/<job_ids>")
