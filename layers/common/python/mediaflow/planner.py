@@ -73,7 +73,8 @@ def _skip(job_id: str, message: str) -> None:
 
 
 def reports_changes(execution: Execution) -> bool:
-    return bool(execution.task) and ((execution.task or {}).get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change"
+    """A ProcessMedia task whose TaskNotifyConfig asks for an event as each subtask ends."""
+    return ((execution.task or {}).get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change"
 
 
 def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
 from ..models import NotifyConfig
 from ..queues import bucket_secret
 from .http import post_callback
-from .outbox import Notification, record
+from .outbox import DeliveryState, Notification, record
 from .signing import signature_headers
 
 SQS_MAX_DELAY = 900  # DelaySeconds
@@ -69,10 +69,17 @@ def deliver(notification: Notification, settings: DeliverySettings) -> None:
         _send_to_queue(rule, notification)
 
 
-def _attributes(notification: Notification, data_type: str = "String") -> dict[str, dict[str, str]]:
-    return {name: {"DataType": data_type, "StringValue": value} for name, value in (
+def _attributes(notification: Notification) -> dict[str, dict[str, str]]:
+    return {name: {"DataType": "String", "StringValue": value} for name, value in (
         (EVENT_ID_ATTRIBUTE, notification.id), ("mediaflow-event", notification.event),
         ("content-type", notification.content_type))}
+
+
+def _fifo(name: str, notification: Notification) -> dict[str, str]:
+    """A FIFO queue or topic deduplicates on the event id; one message group per job, run or task."""
+    if not name.endswith(".fifo"):
+        return {}
+    return {"MessageGroupId": notification.subject or notification.bucket, "MessageDeduplicationId": notification.id}
 
 
 def _region(rule: NotifyConfig) -> str | None:
@@ -88,13 +95,11 @@ def _account() -> str:
 def _send_to_queue(rule: NotifyConfig, notification: Notification) -> None:
     name = rule.MqName or ""
     sqs = aws.client("sqs", _region(rule))
-    fifo = {"MessageGroupId": notification.subject or notification.bucket,
-            "MessageDeduplicationId": notification.id} if name.endswith(".fifo") else {}
     try:
         url = name if name.startswith("https://") or name.startswith("http://") else \
             sqs.get_queue_url(QueueName=name.rsplit(":", 1)[-1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=notification.body,
-                         MessageAttributes=_attributes(notification), **fifo)
+                         MessageAttributes=_attributes(notification), **_fifo(name, notification))
     except (ClientError, BotoCoreError) as error:
         raise DeliveryError(f"could not send to SQS queue {name}: {error}") from error
 
@@ -106,9 +111,8 @@ def _publish_to_topic(rule: NotifyConfig, notification: Notification) -> None:
     try:
         arn = name if name.startswith("arn:") else \
             f"arn:aws:sns:{region or sns.meta.region_name}:{_account()}:{name}"
-        fifo = {"MessageGroupId": notification.subject or notification.bucket,
-                "MessageDeduplicationId": notification.id} if name.endswith(".fifo") else {}
-        sns.publish(TopicArn=arn, Message=notification.body, MessageAttributes=_attributes(notification), **fifo)
+        sns.publish(TopicArn=arn, Message=notification.body, MessageAttributes=_attributes(notification),
+                    **_fifo(name, notification))
     except (ClientError, BotoCoreError) as error:
         raise DeliveryError(f"could not publish to SNS topic {name}: {error}") from error
 
@@ -140,12 +144,12 @@ def handle_message(body: str, receipt_handle: str, settings: DeliverySettings) -
     record(notification, "Delivered")
 
 
-def _dead_letter(notification: Notification, settings: DeliverySettings, state: str, reason: str) -> None:
+def _dead_letter(notification: Notification, settings: DeliverySettings, state: DeliveryState, reason: str) -> None:
     aws.client("sqs").send_message(
         QueueUrl=settings.dead_letter_url, MessageBody=notification.model_dump_json(),
         MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
     )
-    record(notification, state, reason)  # type: ignore[arg-type]
+    record(notification, state, reason)
 
 
 def redrive(dead_letter_url: str, queue_url: str, *, limit: int = 1000) -> int:
