@@ -2,9 +2,10 @@
 so that a redelivered ticket can never start the same job twice.
 
 One ticket starts at most CLAIMS_PER_TICKET executions, and none after its deadline; when there
-may be more, it sends the next ticket: an invocation stays short whatever MaxConcurrent is. An invocation that dies between
-a claim and its start leaves the execution in the queue's claimed-but-not-started index; the next
-ticket of the queue starts it (the name makes that safe if it had started after all)."""
+may be more, it sends the next ticket: an invocation stays short whatever MaxConcurrent is. An
+invocation that dies between a claim and its start leaves the execution in the queue's
+claimed-but-not-started index; the next ticket of the queue starts it (the name makes that safe
+if it had started after all)."""
 
 from __future__ import annotations
 

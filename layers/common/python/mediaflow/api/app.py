@@ -34,11 +34,12 @@ from ..config import setting
 from ..exceptions import AccessDeniedError, InvalidInputError, MediaflowError, NotFoundError
 from ..observability import logger
 from . import auth, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes, xmlio
+from .routing import BUCKET_PATTERN
 
 COS, MPS = "cos", "mps"
 OPENAPI_PATH = "/openapi.json"
 PATH_STYLE = re.compile(r"^/buckets/(?P<bucket>[^/]+)(?P<rest>/.*)?$")
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_NAME = re.compile(BUCKET_PATTERN)
 # Hosts that name the service, not a bucket: API Gateway's and Lambda function URLs' own names.
 SERVICE_HOST = re.compile(r"\.execute-api\.[^.]+\.amazonaws\.com$|\.lambda-url\.[^.]+\.on\.aws$")
 # The MPS face's Error.Code for each of our codes (TencentCloud API 3.0 common errors).

@@ -14,7 +14,7 @@ from .. import inbox
 from ..config import setting
 from ..exceptions import InvalidInputError
 from ..tasks import describe_task, describe_tasks, process_media
-from .routing import body_bytes
+from .routing import BUCKET_PATTERN, body_bytes
 
 router = Router()
 
@@ -37,16 +37,15 @@ def _describe_tasks(body: dict[str, Any]) -> dict[str, Any]:
     return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"))
 
 
-BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 
 
 class PullEventsRequest(BaseModel):
-    Bucket: str | None = Field(default=None, pattern=BUCKET)  # whose inbox; the stack's input bucket if unset
+    Bucket: str | None = Field(default=None, pattern=BUCKET_PATTERN)  # whose inbox; the stack's input bucket if unset
 
 
 class ConfirmEventsRequest(BaseModel):
     EventHandles: list[str] = Field(min_length=1, max_length=inbox.MAX_EVENTS)
-    Bucket: str | None = Field(default=None, pattern=BUCKET)
+    Bucket: str | None = Field(default=None, pattern=BUCKET_PATTERN)
 
 
 def _pull_events(body: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,9 @@ from ..exceptions import InvalidInputError
 from ..times import ci_time, parse_ci_time
 from . import xmlio
 
+# An S3 bucket name, as both faces accept it in a path or a body.
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
 
 class Route:
     """A view of the current request for one router's handlers."""
