@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .media.params import AnimationParams, SnapshotParams, TranscodeParams
+from .media.params import AnimationParams, ConcatParams, SegmentParams, SnapshotParams, TranscodeParams
+from .media.watermark import WatermarkParams
 
 JobState = Literal["Submitted", "Running", "Success", "Failed", "Pause", "Cancel"]
 FINAL_STATES = ("Success", "Failed", "Cancel")
@@ -88,6 +89,10 @@ class Operation(Model):
     Transcode: TranscodeParams | None = None
     Snapshot: SnapshotParams | None = None
     Animation: AnimationParams | None = None
+    Segment: SegmentParams | None = None
+    ConcatTemplate: ConcatParams | None = None
+    Watermark: list[WatermarkParams] = Field(default_factory=list)  # on a Transcode, at most 3
+    WatermarkTemplateId: list[str] = Field(default_factory=list)
     Output: OutputSpec
     UserData: str | None = Field(None, max_length=1024, pattern=r"^[\x20-\x7e]*$")
     JobLevel: int = Field(0, ge=0, le=2)
@@ -167,6 +172,10 @@ class Queue(Model):
     CreateTime: datetime
     UpdateTime: datetime
     NotifyConfig: _NotifyConfig = Field(default_factory=lambda: _NotifyConfig(State="Off"))
+    # Cost guardrails: a job over one of them is refused before any encode starts (0: no limit).
+    MaxInputSize: int = Field(default=10 * 1024**3, ge=0)  # bytes
+    MaxInputDuration: float = Field(default=6 * 3600, ge=0)  # seconds
+    MaxOutputsPerJob: int = Field(default=10000, ge=0)
 
 
 # ------------------------------------------------------------------ task units (Step Functions payloads)
@@ -180,9 +189,11 @@ class UnitSpec(Model):
 
     execution_id: str
     job_id: str
-    kind: Literal["transcode", "snapshot", "animation"]
+    kind: Literal["transcode", "snapshot", "animation", "segment", "concat", "mediainfo", "piece", "audio", "join"]
     index: int = 0
     input: ObjectRef
+    parts: list[ObjectRef] = Field(default_factory=list)  # concat: every input in order; join: the pieces
+    images: list[ObjectRef | None] = Field(default_factory=list)  # per watermark of params: its image, if any
     output: ObjectRef  # for snapshots, `key` holds ${Number} for the image index
     sprite_output: ObjectRef | None = None  # sprite sheets of a snapshot unit, `key` with ${Number}
     params: dict[str, Any]

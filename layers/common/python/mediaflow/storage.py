@@ -5,16 +5,37 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
 from . import aws
-from .exceptions import DownloadError
+from .exceptions import DownloadError, InvalidInputError
 from .models import OutputObject
 
 
-def download(bucket: str, key: str, workdir: Path) -> Path:
-    target = workdir / ("input" + posixpath.splitext(key)[1].lower())
+def object_key(url: str, bucket: str) -> str:
+    """The key of an object of `bucket` named by a key, an s3:// URL, or an https URL in virtual-host
+    (`<bucket>.cos.<region>.myqcloud.com/<key>`, `<bucket>.s3.<region>.amazonaws.com/<key>`) or path style
+    (`<host>/<bucket>/<key>`). Anything that names another bucket is refused: a job reads its own bucket only."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme:
+        key = url.strip().lstrip("/")
+    elif parts.scheme == "s3" and parts.netloc == bucket:
+        key = parts.path.lstrip("/")
+    elif parts.scheme in ("http", "https") and parts.hostname and parts.hostname.startswith(bucket + "."):
+        key = unquote(parts.path).lstrip("/")
+    elif parts.scheme in ("http", "https") and unquote(parts.path).startswith(f"/{bucket}/"):
+        key = unquote(parts.path)[len(bucket) + 2:]
+    else:
+        raise InvalidInputError(f"{url} is not an object of bucket {bucket}")
+    if not key or key.endswith("/"):
+        raise InvalidInputError(f"{url} names no object")
+    return key
+
+
+def download(bucket: str, key: str, workdir: Path, name: str = "input") -> Path:
+    target = workdir / (name + posixpath.splitext(key)[1].lower())
     try:
         aws.client("s3").download_file(bucket, key, str(target))
     except ClientError as error:

@@ -445,3 +445,68 @@ class SnapshotParams(Params):
                 f"SnapshotOutMode {self.SnapshotOutMode} needs SpriteSnapshotConfig with Columns and Lines"
             )
         return self
+
+
+# ------------------------------------------------------------------ segment (Tag=Segment: remux into pieces)
+SEGMENT_FORMATS = ("mp4", "ts", "mkv", "flv", "hls", "mp3", "aac")
+
+
+class SegmentParams(Params):
+    """Cut the input, without re-encoding, into pieces of about Duration s (each starts at a key frame),
+    named by the output's ${Number}; Format hls writes one m3u8 and its ts pieces."""
+
+    Format: str = "mp4"
+    Duration: float = Field(default=10, gt=0, le=3600)
+    StartTime: float | None = Field(default=None, ge=0)
+    EndTime: float | None = Field(default=None, gt=0)
+
+    @field_validator("Format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        return _pick(value, SEGMENT_FORMATS, "segment format")
+
+    @model_validator(mode="after")
+    def _range(self) -> "SegmentParams":
+        if self.StartTime is not None and self.EndTime is not None and self.EndTime <= self.StartTime:
+            raise ValueError("EndTime must be after StartTime")
+        return self
+
+
+# ------------------------------------------------------------------ concat (Tag=Concat)
+MAX_FRAGMENTS = 20
+
+
+class ConcatFragment(Params):
+    """Another object of the input's bucket (a URL or a key), put before (Start) or after (End) the input."""
+
+    Url: str
+    Mode: Literal["Start", "End"] = "End"
+    StartTime: float | None = Field(default=None, ge=0)
+    EndTime: float | None = Field(default=None, gt=0)
+
+    @field_validator("Mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return _pick(value, ("Start", "End"), "fragment Mode") if isinstance(value, str) else value
+
+
+_ConcatFragment = ConcatFragment
+
+
+class ConcatParams(Params):
+    """ConcatTemplate: the fragments and the input joined in order (Start fragments, the input, End
+    fragments), re-encoded to the first part's picture size with Video/Audio/Container."""
+
+    ConcatFragment: list[_ConcatFragment] = Field(min_length=1, max_length=MAX_FRAGMENTS)
+    Container: _Container = Field(default_factory=_Container)
+    Video: VideoParams = Field(default_factory=VideoParams)
+    Audio: AudioParams = Field(default_factory=AudioParams)
+
+    @field_validator("ConcatFragment", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    def as_transcode(self) -> TranscodeParams:
+        """The encoding settings of the joined output."""
+        return TranscodeParams(Container=self.Container, Video=self.Video, Audio=self.Audio)
