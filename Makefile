@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FFMPEG := layers/ffmpeg/bin/ffmpeg
+FONTS := layers/ffmpeg/fonts/DejaVuSans.ttf
 INPUT ?=
 COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch bench-transcode bench-split up clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +17,12 @@ $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# The ffmpeg layer's binary comes from the imageio-ffmpeg wheel (a registry package).
-$(FFMPEG): $(STAMP)
+# The ffmpeg layer's binary comes from the imageio-ffmpeg wheel, its fonts (for text watermarks)
+# from the matplotlib wheel: registry packages. One run makes both (&:, a grouped target).
+$(FFMPEG) $(FONTS) &: $(STAMP)
 	$(MAKE) -C layers/ffmpeg local PYTHON=$(abspath $(BIN)/python)
 
-install: $(STAMP) $(FFMPEG)
+install: $(STAMP) $(FFMPEG) $(FONTS)
 
 run: install
 	$(BIN)/mediaflow demo $(if $(INPUT),--input "$(INPUT)")
@@ -52,6 +54,14 @@ bench: install
 # COUNT uploads -> queued runs -> started runs, on the local stack (bench/README.md).
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py $(if $(COUNT),--count $(COUNT))
+
+# One Transcode job through the API, submit -> callback, against raw ffmpeg (bench/README.md).
+bench-transcode: install
+	$(BIN)/python bench/transcode.py $(if $(INPUT),--input "$(INPUT)")
+
+# Split-parallel speedup: cut, W concurrent piece encodes, join, on this machine's cores (bench/README.md).
+bench-split: install
+	$(BIN)/python bench/split.py $(if $(INPUT),--input "$(INPUT)")
 
 clean:
 	rm -rf .mediaflow .pytest_cache $(FFMPEG)

@@ -69,7 +69,7 @@ def demo_nodes() -> list[DemoNode]:
     for name in topology.ordered_nodes():
         node = topology.Nodes[name]
         operation = build_operation(node.Type, node.Operation or {}, default_bucket="bench", default_region=REGION)
-        params = operation_params(operation)
+        params = operation_params(node.Type, operation)
         # The planner hands the unit its parameters as JSON; the unit validates them again.
         params = type(params).model_validate(params.model_dump(mode="json", exclude_none=True))
         operations.append(DemoNode(name, params))

@@ -45,7 +45,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     process = subprocess.Popen(
         [sys.executable, "-m", "mediaflow.cli", "local", "up", "--port", str(port), "--stack", "e2e",
          "--template", str(ROOT / "template.yaml"), "--api-port", str(api_port),
-         "--parameter", f"ExternalBucketNames={EXTERNAL_BUCKET}"],
+         "--parameter", f"ExternalBucketNames={EXTERNAL_BUCKET}",
+         "--parameter", "SplitSeconds=5"],  # inputs of 10 s or more run split-parallel
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1",
              "MEDIAFLOW_ACCESS_KEY_ID": secret_id, "MEDIAFLOW_SECRET_ACCESS_KEY": secret_key},

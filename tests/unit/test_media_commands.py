@@ -1,5 +1,6 @@
 """Template parameters, ffmpeg argument lists, and real ffmpeg runs of them on small clips."""
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from mediaflow.exceptions import InvalidInputError, MediaError
 from mediaflow.media import (
+    MediaInfo,
     SnapshotParams,
     TranscodeParams,
     error_summary,
@@ -17,9 +19,11 @@ from mediaflow.media import (
     input_args,
     probe,
     run_ffmpeg,
+    scale_filter,
     snapshot_args,
     snapshot_times,
     transcode_args,
+    video_filter,
 )
 from mediaflow.media.commands import AUDIO_ENCODERS, EVEN_SIZE, VIDEO_ENCODERS
 from mediaflow.media.params import AUDIO_CODECS, VIDEO_CODECS
@@ -87,6 +91,10 @@ def test_defaults_when_sections_are_missing_or_empty():
         {"Video": {"Crf": "52"}},
         {"Video": {"Fps": "nan"}},
         {"Video": {"Codec": "MPEG2"}},
+        {"Video": {"HlsTsTime": "0"}},
+        {"Video": {"HlsTsTime": "61"}},
+        {"Container": {"Format": "hls"}, "Video": {"Codec": "VP8"}},
+        {"Container": {"Format": "hls"}, "Audio": {"Codec": "opus"}},
         {"Video": {"Preset": "placebo"}},
         {"Video": {"Profile": "high; rm -rf /"}},
         {"Audio": {"Bitrate": "7"}},
@@ -128,7 +136,8 @@ def test_odd_size_error_says_why():
 @pytest.mark.parametrize(
     "fmt, extension, muxer",
     [("mp4", "mp4", "mp4"), ("MKV", "mkv", "matroska"), ("flv", "flv", "flv"), ("ts", "ts", "mpegts"),
-     ("webm", "webm", "webm"), ("mp3", "mp3", "mp3"), ("aac", "aac", "adts"), ("flac", "flac", "flac")],
+     ("webm", "webm", "webm"), ("mp3", "mp3", "mp3"), ("aac", "aac", "adts"), ("flac", "flac", "flac"),
+     ("HLS", "m3u8", "hls")],
 )
 def test_container_extension_and_muxer(fmt, extension, muxer):
     p = tp(Container={"Format": fmt})
@@ -136,7 +145,7 @@ def test_container_extension_and_muxer(fmt, extension, muxer):
     assert value_after(transcode_args("in", "out", p), "-f") == muxer
 
 
-@pytest.mark.parametrize("fmt", ["hls", "gif", "mov"])
+@pytest.mark.parametrize("fmt", ["gif", "mov"])
 def test_unsupported_container_raises_invalid_input(fmt):
     p = tp(Container={"Format": fmt})
     with pytest.raises(InvalidInputError, match="unsupported container"):
@@ -219,7 +228,7 @@ def test_rate_control(codec, video, present, absent):
 
 def test_video_options_reach_the_encoder():
     args = args_of(Video={"Fps": "30", "Gop": "60", "Profile": "High", "Preset": "veryfast", "Pixfmt": "yuv444p"})
-    assert has_pair(args, "-r", "30") and has_pair(args, "-g", "60")
+    assert value_after(args, "-vf") == f"fps=30,{EVEN_SIZE}" and has_pair(args, "-g", "60")
     assert has_pair(args, "-profile:v", "high") and has_pair(args, "-preset", "veryfast")
     assert has_pair(args, "-pix_fmt", "yuv444p") and not has_pair(args, "-pix_fmt", "yuv420p")
 
@@ -280,6 +289,23 @@ def test_audio_only_containers_drop_video(fmt, encoder, muxer):
 )
 def test_scale_filters(video, method, expected):
     assert value_after(args_of(Video=video, TransConfig={"AdjDarMethod": method}), "-vf") == expected
+
+
+def test_hls_writes_a_vod_playlist_with_segments_beside_it():
+    args = transcode_args("in.mp4", "/w/output.m3u8", tp(Container={"Format": "hls"}, Video={"HlsTsTime": "2"}))
+    assert value_after(args, "-f") == "hls" and args[-1] == "/w/output.m3u8"
+    assert has_pair(args, "-hls_time", "2") and has_pair(args, "-hls_playlist_type", "vod")
+    assert has_pair(args, "-hls_list_size", "0") and has_pair(args, "-hls_segment_filename", "/w/output-%d.ts")
+    assert has_pair(args, "-force_key_frames", "expr:gte(t,n_forced*2)")  # segments cut where asked
+    assert "-movflags" not in args and "-tag:v" not in args
+    assert has_pair(transcode_args("in", "/w/o.m3u8", tp(Container={"Format": "hls"})), "-hls_time", "5")
+    assert "-force_key_frames" not in args_of()  # other containers keep the encoder's key frames
+
+
+def test_video_filter_is_the_vf_chain():
+    p = tp(Video={"Width": "640", "Height": "640"}, TransConfig={"AdjDarMethod": "crop"})
+    assert value_after(transcode_args("in", "out", p), "-vf") == video_filter(p) == scale_filter(640, 640, "crop")
+    assert video_filter(tp()) == EVEN_SIZE
 
 
 def test_start_past_the_end_is_refused():
@@ -551,6 +577,105 @@ def test_codecs_and_containers_really_encode(clip_720p, tmp_path, container, vid
     assert (info.video.CodecName, info.video.CodecTagString, info.audio.CodecName) == expected
     assert (info.width, info.height) == (320, 180)
     assert info.duration == pytest.approx(1, abs=0.1)
+
+
+# Each option below really encoded, from a small clip, and read back from the output.
+SMALL_SECONDS = 2.0
+
+
+@pytest.fixture(scope="module")
+def small_clip(make_media, tmp_path_factory) -> Path:
+    """2 s of 320x180 24 fps test pattern (H.264) and a tone (AAC)."""
+    return make_media(tmp_path_factory.mktemp("small") / "small.mp4",
+                      "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24",
+                      "-f", "lavfi", "-i", "sine=sample_rate=44100", "-t", str(SMALL_SECONDS),
+                      "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
+
+
+@pytest.fixture(scope="module")
+def white_clip(make_media, tmp_path_factory) -> Path:
+    """0.5 s of plain white 320x180: black in an output can only be padding."""
+    return make_media(tmp_path_factory.mktemp("white") / "white.mp4",
+                      "-f", "lavfi", "-i", "color=white:size=320x180:rate=24", "-t", "0.5",
+                      "-c:v", "libx264", "-preset", "ultrafast")
+
+
+def encode(src: Path, dst: Path, **sections: dict) -> MediaInfo:
+    """Transcode with ultrafast unless Video says otherwise; the output's probe."""
+    sections["Video"] = {"Preset": "ultrafast", **sections.get("Video", {})}
+    transcode(src, dst, **sections)
+    return probe(str(dst))
+
+
+def keyframe_count(path: Path) -> int:
+    """The frames decoded when only key frames are (ffmpeg's closing "frame=N" statistics)."""
+    log = run_ffmpeg(["-skip_frame", "nokey", *input_args(str(path)), "-map", "0:v:0", "-f", "null", "-"], timeout=30)
+    return int(re.findall(r"frame=\s*(\d+)", log)[-1])
+
+
+@pytest.mark.parametrize(
+    "fmt, video, audio, expected",
+    [
+        ("mkv", {}, {"Codec": "vorbis"}, ("h264", "vorbis", "matroska,webm")),
+        ("mp4", {"Remove": "true"}, {}, (None, "aac", "mov,mp4,m4a,3gp,3g2,mj2")),
+        ("aac", {}, {"Bitrate": "64"}, (None, "aac", "aac")),
+        ("flac", {}, {"Samplerate": "22050"}, (None, "flac", "flac")),
+    ],
+)
+def test_remaining_codecs_and_audio_only_outputs(small_clip, tmp_path, fmt, video, audio, expected):
+    info = encode(small_clip, tmp_path / f"out.{fmt}", Container={"Format": fmt}, Video=video, Audio=audio or None)
+    assert (info.video and info.video.CodecName, info.audio.CodecName, info.Format.FormatName) == expected
+    assert info.duration == pytest.approx(SMALL_SECONDS, abs=0.1)
+    if fmt == "flac":
+        assert info.audio.SampleRate == "22050"
+
+
+def test_fps_is_the_output_frame_rate(small_clip, tmp_path):
+    info = encode(small_clip, tmp_path / "12.mp4", Video={"Fps": "12"})
+    assert info.video.Fps == "12.000000" and info.duration == pytest.approx(SMALL_SECONDS, abs=0.1)
+
+
+@pytest.mark.parametrize("low, high", [({"Bitrate": "100"}, {"Bitrate": "1500"}), ({"Crf": "45"}, {"Crf": "15"})])
+def test_bitrate_and_crf_set_the_size(small_clip, tmp_path, low, high):
+    small = encode(small_clip, tmp_path / "low.mp4", Video=low, Audio={"Remove": "true"})
+    large = encode(small_clip, tmp_path / "high.mp4", Video=high, Audio={"Remove": "true"})
+    assert int(large.Format.Size) > 3 * int(small.Format.Size)
+    if "Bitrate" in low:  # x264's rate control gets near the target even on 2 s
+        assert float(small.video.Bitrate) < 200
+
+
+@pytest.mark.parametrize("gop, keyframes", [("6", 8), ("24", 2)])
+def test_gop_is_the_key_frame_interval(small_clip, tmp_path, gop, keyframes):
+    out = tmp_path / "gop.mp4"
+    encode(small_clip, out, Video={"Gop": gop}, Audio={"Remove": "true"})
+    assert keyframe_count(out) == keyframes  # 48 frames
+
+
+@pytest.mark.parametrize("profile, expected",
+                         [("baseline", "Constrained Baseline"), ("main", "Main"), ("high", "High")])
+def test_profile_reaches_the_stream(small_clip, tmp_path, profile, expected):
+    # veryfast uses CABAC and 8x8 transforms, which only the profile can then forbid
+    info = encode(small_clip, tmp_path / "p.mp4", Video={"Profile": profile, "Preset": "veryfast"},
+                  TimeInterval={"Duration": "0.5"}, Audio={"Remove": "true"})
+    assert info.video.Profile == expected
+
+
+@pytest.mark.parametrize("preset, subme",
+                         [("ultrafast", b"subme=0 "), ("veryfast", b"subme=2 "), ("medium", b"subme=7 ")])
+def test_preset_reaches_the_encoder(small_clip, tmp_path, preset, subme):
+    out = tmp_path / "p.mp4"
+    encode(small_clip, out, Video={"Preset": preset}, TimeInterval={"Duration": "0.5"}, Audio={"Remove": "true"})
+    assert subme in out.read_bytes()  # x264 writes its settings into the stream
+
+
+@pytest.mark.parametrize("method, white", [("scale", (160, 160)), ("crop", (160, 160)), ("pad", (160, 90))])
+def test_adj_dar_method_fills_or_pads_the_frame(white_clip, tmp_path, method, white):
+    out = tmp_path / f"{method}.mp4"
+    info = encode(white_clip, out, Video={"Width": "160", "Height": "160"}, TransConfig={"AdjDarMethod": method})
+    assert (info.width, info.height, info.video.Sar) == (160, 160, "1:1")
+    log = run_ffmpeg([*input_args(str(out)), "-vf", "cropdetect=round=2:reset=1", "-f", "null", "-"], timeout=30)
+    width, height = map(int, re.findall(r"crop=(\d+):(\d+)", log)[-1])  # the white part: all, or between bars
+    assert width == white[0] and height == pytest.approx(white[1], abs=4)  # give or take a blurred edge
 
 
 def run_snapshots(src: Path, out_dir: Path, p: SnapshotParams) -> list[Path]:

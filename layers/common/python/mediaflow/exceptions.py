@@ -36,6 +36,12 @@ class MediaError(MediaflowError):
     code = "InvalidMedia"
 
 
+class LimitExceededError(MediaError):
+    """The input, or what a job would make of it, is over a limit of its queue (MaxInputSize, ...)."""
+
+    code = "InvalidInput.LimitExceeded"
+
+
 class DownloadError(MediaError):
     """The input object could not be read."""
 

@@ -41,8 +41,12 @@ class StepError(BaseModel):
         return code_for(self.Error), self.Cause or self.Error
 
 
+# Units whose outputs are intermediate objects of a split transcode, not the job's results.
+INTERMEDIATE_KINDS = ("piece", "audio")
+
+
 def _media_result(results: list[UnitResult], region: str | None) -> dict[str, Any] | None:
-    outputs = [o for r in results for o in r.outputs]
+    outputs = [o for r in results if r.kind not in INTERMEDIATE_KINDS for o in r.outputs]
     if not outputs:
         return None
     return {

@@ -67,7 +67,7 @@ class JobInput(Model):
 class OutputSpec(Model):
     Region: str | None = None
     Bucket: str | None = None
-    Object: str
+    Object: str = ""  # required by every Tag that writes files (not MediaInfo)
     SpriteObject: str | None = None
 
     _blank = field_validator("Region", "Bucket", "SpriteObject", mode="before")(_blank_to_none)
@@ -193,7 +193,9 @@ class UnitSpec(Model):
     index: int = 0
     input: ObjectRef
     parts: list[ObjectRef] = Field(default_factory=list)  # concat: every input in order; join: the pieces
-    images: list[ObjectRef | None] = Field(default_factory=list)  # per watermark of params: its image, if any
+    watermarks: list[dict[str, Any]] = Field(default_factory=list)  # a transcode's, as WatermarkParams dump them
+    images: list[ObjectRef | None] = Field(default_factory=list)  # per watermark: its image, if it has one
+    audio: ObjectRef | None = None  # join: the encoded audio track
     output: ObjectRef  # for snapshots, `key` holds ${Number} for the image index
     sprite_output: ObjectRef | None = None  # sprite sheets of a snapshot unit, `key` with ${Number}
     params: dict[str, Any]

@@ -3,43 +3,95 @@ follows), probe it once, resolve the job's parameters and cut it into task units
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import naming, storage
-from .exceptions import MediaError
+from . import naming, split, storage
+from .exceptions import MediaError, MediaflowError
+from .guardrails import check_input, check_outputs, expected_outputs
 from .jobs import get_execution, get_job, jobs_of, start_job, update_execution, update_job
-from .media import MediaInfo, SnapshotParams, probe
-from .models import FINAL_STATES, Execution, Job, ObjectRef, UnitSpec
+from .media import MediaInfo, SnapshotParams, TranscodeParams
+from .media.params import ConcatParams, SegmentParams, concat_order
+from .media.probe import probe_input
+from .models import FINAL_STATES, Execution, Job, ObjectRef, Queue, UnitSpec
+from .queues import get_queue
 from .tasks import import_input
-from .templates import operation_params
+from .templates import NUMBERED_TAGS, operation_params
 from .times import now
 
 PROBE_TIMEOUT = 60
-KINDS = {"Transcode": "transcode", "Snapshot": "snapshot", "Animation": "animation"}
+KINDS = {"Transcode": "transcode", "Snapshot": "snapshot", "Animation": "animation", "Segment": "segment",
+         "Concat": "concat", "MediaInfo": "mediainfo"}
 
 
-def units_for(job: Job, execution: Execution, source: ObjectRef, info: MediaInfo) -> list[UnitSpec]:
+class Inputs:
+    """The inputs of one Plan step, each downloaded and probed once, kept for the step's duration
+    (a long transcode is cut from the local copy)."""
+
+    def __init__(self, workdir: Path):
+        self.workdir, self.seen = workdir, {}
+
+    def get(self, source: ObjectRef) -> tuple[Path, MediaInfo, int]:
+        where = (source.bucket, source.key)
+        if where not in self.seen:
+            folder = self.workdir / f"input-{len(self.seen)}"
+            folder.mkdir()
+            local = storage.download(source.bucket, source.key, folder)
+            self.seen[where] = (local, probe_input(str(local), timeout=PROBE_TIMEOUT), local.stat().st_size)
+        return self.seen[where]
+
+
+def _extension(params: Any) -> str:
+    if isinstance(params, SnapshotParams):
+        return params.Format
+    if isinstance(params, SegmentParams):
+        return "m3u8" if params.Format == "hls" else params.Format
+    if isinstance(params, ConcatParams):
+        return params.as_transcode().extension
+    return getattr(params, "extension", "")
+
+
+def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs, queue: Queue) -> list[UnitSpec]:
+    """The task units of one job, after the queue's limits are checked against its probed input.
+    A long transcode is cut here into pieces, and comes back as piece units, an audio unit and a join."""
     operation = job.Operation
-    params = operation_params(operation)
-    snapshot = isinstance(params, SnapshotParams)
-    ext = params.Format if snapshot else params.extension
+    params = operation_params(job.Tag, operation)
+    local, info, size = inputs.get(source)
+    check_input(queue, size, info)
+    if job.Tag != "MediaInfo" and info.duration <= 0:
+        raise MediaError(f"{source.key} has no duration: not a playable media file")
+    check_outputs(queue, expected_outputs(job.Tag, params, info))
+    numbered = job.Tag in NUMBERED_TAGS
 
-    def name(template: str, ext: str = ext) -> str:  # variables name the workflow's input, whatever this node reads
+    def name(template: str, ext: str = _extension(params)) -> str:  # variables name the workflow's input, whatever this node reads
         return naming.expand(template, input_key=job.Input.Object, run_id=execution.id, job_id=job.JobId,
-                             ext=ext, keep_number=snapshot)
+                             ext=ext, keep_number=numbered)
 
     bucket = operation.Output.Bucket or ""
     sprite = operation.Output.SpriteObject
-    return [
-        UnitSpec(
-            execution_id=execution.id, job_id=job.JobId, kind=KINDS[job.Tag], input=source,
-            output=ObjectRef(bucket=bucket, key=name(operation.Output.Object)),
-            sprite_output=ObjectRef(bucket=bucket, key=name(sprite, "jpg")) if snapshot and sprite else None,  # sheets are JPEG
-            params=params.model_dump(mode="json", exclude_none=True), duration=info.duration,
-        )
-    ]
+    parts: list[ObjectRef] = []
+    if isinstance(params, ConcatParams):  # the fragments are objects of the input's bucket
+        parts = [source if fragment is None else ObjectRef(bucket=source.bucket, key=storage.object_key(fragment.Url, source.bucket))
+                 for fragment in concat_order(params)]
+        for part in parts:  # each is an input the service did not produce: refused here if hostile
+            _, part_info, part_size = inputs.get(part)
+            check_input(queue, part_size, part_info)
+    marks = [mark.model_dump(mode="json", exclude_none=True) for mark in operation.Watermark]
+    images = [ObjectRef(bucket=source.bucket, key=storage.object_key(mark.Image.Url, source.bucket)) if mark.Image else None
+              for mark in operation.Watermark]
+    unit = UnitSpec(
+        execution_id=execution.id, job_id=job.JobId, kind=KINDS[job.Tag], input=source,
+        output=ObjectRef(bucket=bucket, key=name(operation.Output.Object) if operation.Output.Object else ""),
+        sprite_output=ObjectRef(bucket=bucket, key=name(sprite, "jpg")) if numbered and sprite else None,  # sheets are JPEG
+        params=params.model_dump(mode="json", exclude_none=True), duration=info.duration,
+        parts=parts, watermarks=marks, images=images,
+    )
+    if isinstance(params, TranscodeParams) and split.wants_split(params, info, marks):
+        work_bucket = os.environ.get("OUTPUT_BUCKET") or bucket
+        return split.plan_split(unit, local, info, inputs.workdir, work_bucket) or [unit]
+    return [unit]
 
 
 def source_of(job: Job) -> ObjectRef | str:
@@ -55,21 +107,12 @@ def source_of(job: Job) -> ObjectRef | str:
     return ObjectRef(bucket=result["Bucket"], key=result["ObjectName"][0])
 
 
-def _probe(source: ObjectRef) -> MediaInfo:
-    with tempfile.TemporaryDirectory() as workdir:
-        local = storage.download(source.bucket, source.key, Path(workdir))
-        info = probe(str(local), timeout=PROBE_TIMEOUT)
-    if info.duration <= 0:
-        raise MediaError(f"{source.key} has no duration: not a playable media file")
-    return info
-
-
-def _skip(job_id: str, message: str) -> None:
-    def skipped(job: Job) -> None:
+def _fail(job_id: str, code: str, message: str) -> None:
+    def failed(job: Job) -> None:
         if job.State not in FINAL_STATES:
-            job.State, job.Code, job.Message, job.EndTime = "Failed", "PredecessorFailed", message, now()
+            job.State, job.Code, job.Message, job.EndTime = "Failed", code, message, now()
 
-    update_job(job_id, skipped)
+    update_job(job_id, failed)
 
 
 def reports_changes(execution: Execution) -> bool:
@@ -78,27 +121,32 @@ def reports_changes(execution: Execution) -> bool:
 
 
 def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
+    """The units of one stage (run in parallel) and the joins of its split transcodes (run after them).
+    A job whose input is refused (unreadable, hostile, over a queue limit) fails here, before any encode."""
     execution = get_execution(execution_id)
     if stage == 0:
         import_input(execution)  # a ProcessMedia task's URL input
-    probed: dict[tuple[str, str], MediaInfo] = {}
+    queue = get_queue(execution.queue_id)
     units: list[UnitSpec] = []
-    for job in (j for j in jobs_of(execution) if j.stage == stage and j.State not in FINAL_STATES):
-        source = source_of(job)
-        if isinstance(source, str):
-            _skip(job.JobId, source)
-            continue
-        if stage:
-            start_job(job.JobId, now())
-        where = (source.bucket, source.key)
-        if where not in probed:
-            probed[where] = _probe(source)
-        job_units = units_for(job, execution, source, probed[where])
-        for index, unit in enumerate(job_units):
-            unit.index, unit.units_of_job = index, len(job_units)
-            # a subtask of one unit ends with it; one of several is reported when its stage ends
-            unit.report = len(job_units) == 1 and reports_changes(execution)
-        units += job_units
+    with tempfile.TemporaryDirectory() as folder:
+        inputs = Inputs(Path(folder))
+        for job in (j for j in jobs_of(execution) if j.stage == stage and j.State not in FINAL_STATES):
+            source = source_of(job)
+            if isinstance(source, str):
+                _fail(job.JobId, "PredecessorFailed", source)
+                continue
+            if stage:
+                start_job(job.JobId, now())
+            try:
+                job_units = units_for(job, execution, source, inputs, queue)
+            except MediaflowError as error:
+                _fail(job.JobId, error.code, error.message)
+                continue
+            for index, unit in enumerate(job_units):
+                unit.index, unit.units_of_job = index, len(job_units)
+                # a subtask of one unit ends with it; one of several is reported when its stage ends
+                unit.report = len(job_units) == 1 and reports_changes(execution)
+            units += job_units
 
     def planned(doc: Execution) -> None:
         doc.stage_units[stage] = len(units)  # by stage, so that a retried Plan counts once
@@ -106,4 +154,5 @@ def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
 
     update_execution(execution_id, planned)
     next_stage = stage + 1 if stage + 1 < execution.stages else -1
-    return {"units": [u.model_dump(mode="json") for u in units], "next_stage": next_stage}
+    return {"units": [u.model_dump(mode="json") for u in units if u.kind != "join"],
+            "joins": [u.model_dump(mode="json") for u in units if u.kind == "join"], "next_stage": next_stage}

@@ -238,6 +238,8 @@ def claim_next(queue_id: str, limit: int = MAX_CLAIM_ROUNDS) -> list[Execution]:
 
 # ------------------------------------------------------------------ the API's view of queues
 _Rule = NotifyConfig  # the field below shares the type's name
+MAX_LIMIT = 10**15
+LIMITS = ("MaxInputSize", "MaxInputDuration", "MaxOutputsPerJob")
 
 
 class QueueUpdate(Model):
@@ -247,8 +249,13 @@ class QueueUpdate(Model):
     State: Literal["Active", "Paused"]
     NotifyConfig: _Rule | None = None
     MaxConcurrent: int | None = Field(None, ge=1, le=1000)
+    # Cost guardrails, 0 for no limit; bounded so that the stored numbers stay exact.
+    MaxInputSize: int | None = Field(None, ge=0, le=MAX_LIMIT)  # bytes
+    MaxInputDuration: float | None = Field(None, ge=0, le=MAX_LIMIT, allow_inf_nan=False)  # seconds
+    MaxOutputsPerJob: int | None = Field(None, ge=0, le=MAX_LIMIT)
 
-    @field_validator("NotifyConfig", "MaxConcurrent", mode="before")
+    @field_validator("NotifyConfig", "MaxConcurrent", "MaxInputSize", "MaxInputDuration", "MaxOutputsPerJob",
+                     mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if value in ("", {}) else value
@@ -264,8 +271,8 @@ def list_queues(bucket: str, feature: Feature, *, queue_ids: list[str] | None = 
 
 
 def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, Any], *, queue_url: str) -> Queue:
-    """Rename, pause/resume or change the callback rule of a queue. Pausing holds the waiting jobs
-    (State Pause); resuming releases them in their order."""
+    """Rename, pause/resume, change the callback rule or the limits of a queue. Pausing holds the
+    waiting jobs (State Pause); resuming releases them in their order."""
     try:
         update = QueueUpdate.model_validate(body)
     except ValidationError as error:
@@ -286,6 +293,9 @@ def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, A
             doc.NotifyConfig = rule
         if update.MaxConcurrent is not None:
             doc.MaxConcurrent = update.MaxConcurrent
+        for name in LIMITS:  # a limit left out stays as it is
+            if (value := getattr(update, name)) is not None:
+                setattr(doc, name, value)
 
     updated = store.mutate(*queue_key(queue_id), Queue, change)
     if updated.State != queue.State:

@@ -13,9 +13,9 @@ from .exceptions import InvalidInputError, NotFoundError
 from .jobs import get_job, job_key, put_job
 from .models import FINAL_STATES, Execution, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
-from .templates import build_operation
+from .templates import JOB_TAGS, build_operation
 from .times import now
-from .workflows import PROCESSING_NODES
+
 
 MAX_OPERATIONS = 6
 MAX_CANCEL = 10
@@ -42,6 +42,8 @@ class JobsRequest(Model):
     @field_validator("Operation", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
+        if value in (None, ""):  # <Operation/>: a MediaInfo job needs nothing more
+            return [{}]
         return [value] if isinstance(value, dict) else value
 
     @field_validator("QueueId", "QueueType", "CallBack", "CallBackFormat", "CallBackType", "CallBackMqConfig", mode="before")
@@ -56,8 +58,8 @@ def parse_jobs_request(request: dict[str, Any]) -> JobsRequest:
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from error
-    if parsed.Tag not in PROCESSING_NODES:
-        raise InvalidInputError(f"Tag: {parsed.Tag!r} is not supported (supported: {', '.join(sorted(PROCESSING_NODES))})")
+    if parsed.Tag not in JOB_TAGS:
+        raise InvalidInputError(f"Tag: {parsed.Tag!r} is not supported (supported: {', '.join(JOB_TAGS)})")
     if not 1 <= len(parsed.Operation) <= MAX_OPERATIONS:
         raise InvalidInputError(f"Operation: between 1 and {MAX_OPERATIONS} operations, not {len(parsed.Operation)}")
     if not parsed.Input.Object:
@@ -106,8 +108,6 @@ def create_media_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, 
             operation = build_operation(request.Tag, spec, default_bucket=output_bucket, default_region=region)
         except InvalidInputError as error:
             raise InvalidInputError(f"{where}: {error.message}") from error
-        if request.Tag == "Snapshot" and "${number}" not in operation.Output.Object.lower():
-            raise InvalidInputError(f"{where}.Output.Object: a Snapshot's must contain ${{Number}}")
         operations.append(operation)
     _check_object(bucket, request.Input.Object)
     queue = ensure_queues(bucket)["media"]

@@ -15,13 +15,27 @@ from pydantic import BaseModel, ValidationError
 
 from . import ids, store
 from .exceptions import InvalidInputError, NotFoundError
-from .media.params import AnimationParams, SnapshotParams, TranscodeParams
+from .media.params import AnimationParams, ConcatParams, Params, SegmentParams, SnapshotParams, TranscodeParams
+from .media.watermark import MAX_WATERMARKS, WatermarkParams
 from .models import Model, Operation
 from .times import now
 
-# The template Tags (and job Tags) this build runs, with the model of their parameters.
-PARAMS: dict[str, type[BaseModel]] = {"Transcode": TranscodeParams, "Snapshot": SnapshotParams, "Animation": AnimationParams}
-# Where the parameters sit in a template body: Snapshot under <Snapshot>, the others at the top level.
+
+class MediaInfoParams(Params):
+    """A MediaInfo job takes no parameters: it reports the probe of its input."""
+
+
+# The template and job Tags this build runs, with the model of their parameters. Watermark is a
+# template Tag only (a Transcode job carries up to 3); Segment and MediaInfo are job Tags only.
+PARAMS: dict[str, type[BaseModel]] = {"Transcode": TranscodeParams, "Snapshot": SnapshotParams, "Animation": AnimationParams,
+                                      "Concat": ConcatParams, "Segment": SegmentParams, "MediaInfo": MediaInfoParams,
+                                      "Watermark": WatermarkParams}
+NUMBERED_TAGS = ("Snapshot", "Segment")  # their Output.Object holds ${Number}
+JOB_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Segment", "MediaInfo")
+TEMPLATE_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Watermark")
+# The element of a template body or an <Operation> holding the parameters (Concat's is ConcatTemplate);
+# Transcode and Animation templates hold theirs at the top level instead.
+FIELD = {"Concat": "ConcatTemplate"}
 TOP_LEVEL_FIELDS = {"Transcode": ("Container", "Video", "Audio", "TimeInterval", "TransConfig"),
                     "Animation": ("Container", "Video", "TimeInterval")}
 CUSTOM_ID = re.compile(r"^t1[0-9a-f]{32}$")
@@ -52,6 +66,9 @@ _TRANSCODE_IDS = {
     "MP4-2K": "t077211ea3e0e74168b8ed921fcb2d5a6b", "FLV-FLU": "t0c9cfaffb5055467691b85eed1242cd03",
     "FLV-SD": "t0b612860a293f410785b3e672465dca38", "FLV-HD": "t0b6a845f5e42847bd810ee9cbf337f83c",
     "FLV-FHD": "t08571e1f229094eb79817f8474987a479", "FLV-2K": "t0f52244b7f3c743eb9f9080b15e5fe2f8",
+    "HLS-FLU": "t06e5246d8bf694c88b16ae7512e83962a", "HLS-SD": "t03ed6a4e1b374429eadec266bd6859347",
+    "HLS-HD": "t0e09a9456d4124542b1f0e44d501d7182", "HLS-FHD": "t088613dea8d564a9ba7e6b02cbd5de877",
+    "HLS-2K": "t08e7237a0975c427cabfa3d958f29aa58",
 }
 
 # template id -> (Name, Tag, parameters)
@@ -99,9 +116,14 @@ def get_template(template_id: str) -> Template:
     return found[0]
 
 
+def _supported(tag: Any, tags: tuple[str, ...]) -> str:
+    if tag not in tags:
+        raise InvalidInputError(f"Tag: {tag!r} is not supported (supported: {', '.join(tags)})")
+    return tag
+
+
 def _validate_params(tag: str, params: dict[str, Any], where: str) -> dict[str, Any]:
-    if tag not in PARAMS:
-        raise InvalidInputError(f"Tag: {tag!r} is not supported (supported: {', '.join(PARAMS)})")
+    _supported(tag, TEMPLATE_TAGS)
     try:
         return PARAMS[tag].model_validate(params or {}).model_dump(mode="json", exclude_none=True)
     except ValidationError as error:
@@ -118,7 +140,8 @@ def parse_template_request(request: dict[str, Any]) -> tuple[str, str, dict[str,
     if tag in TOP_LEVEL_FIELDS:
         raw = {k: request[k] for k in TOP_LEVEL_FIELDS[tag] if k in request}
     else:
-        raw = request.get(tag) if isinstance(request.get(tag), dict) else {}
+        body = request.get(FIELD.get(tag, tag))
+        raw = body if isinstance(body, dict) else {}
     return tag, name, _validate_params(tag, raw, "")
 
 
@@ -175,7 +198,7 @@ def list_templates(bucket: str, *, category: str = "Custom", tag: str | None = N
 
 def template_detail(template: Template) -> dict[str, Any]:
     """A template as CI renders it: Transcode and Animation parameters sit in TransTpl."""
-    container = "TransTpl" if template.Tag in TOP_LEVEL_FIELDS else template.Tag
+    container = "TransTpl" if template.Tag in TOP_LEVEL_FIELDS else FIELD.get(template.Tag, template.Tag)
     return {"TemplateId": template.TemplateId, "Name": template.Name, "Tag": template.Tag,
             "Category": template.Category, "BucketId": template.BucketId,
             "CreateTime": template.CreateTime, "UpdateTime": template.UpdateTime, container: template.params}
@@ -183,33 +206,61 @@ def template_detail(template: Template) -> dict[str, Any]:
 
 def build_operation(tag: str, spec: dict[str, Any], *, default_bucket: str, default_region: str) -> Operation:
     """An Operation from a request/node <Operation> element: a TemplateId wins over inline parameters."""
-    if tag not in PARAMS:
-        raise InvalidInputError(f"Tag: {tag!r} is not supported (supported: {', '.join(PARAMS)})")
+    _supported(tag, JOB_TAGS)
     spec = dict(spec or {})
     output = dict(spec.get("Output") or {}) if isinstance(spec.get("Output") or {}, dict) else {}
     output["Bucket"] = output.get("Bucket") or default_bucket
     output["Region"] = output.get("Region") or default_region
+    field = FIELD.get(tag, tag)
     template_id = spec.get("TemplateId") or None
     name = None
     if template_id:
-        if not isinstance(template_id, str):
-            raise InvalidInputError("TemplateId must be a single template id")
-        try:
-            template = get_template(template_id)
-        except NotFoundError as error:
-            raise InvalidInputError(error.message) from error
-        if template.Tag != tag:
-            raise InvalidInputError(f"TemplateId: {template_id} ({template.Name}) is a {template.Tag} template, not {tag}")
-        name, spec[tag] = template.Name, template.params
-    if not isinstance(spec.get(tag), dict):
-        spec[tag] = {}
+        template = _template_of(template_id, tag, "TemplateId")
+        name, spec[field] = template.Name, template.params
+    if not isinstance(spec.get(field), dict):
+        spec[field] = {}
+    if tag != "MediaInfo" and not output.get("Object"):
+        raise InvalidInputError("Output.Object is required: the key (with ${...} variables) to write the result to")
+    marks, mark_ids = _watermarks(spec) if tag == "Transcode" else ([], [])
     try:
-        return Operation.model_validate(
-            {"TemplateId": template_id, "TemplateName": name, tag: spec[tag], "Output": output,
+        operation = Operation.model_validate(
+            {"TemplateId": template_id, "TemplateName": name, field: spec[field], "Output": output,
+             "Watermark": marks, "WatermarkTemplateId": mark_ids,
              "UserData": spec.get("UserData"), "JobLevel": spec.get("JobLevel") or 0}
         )
     except ValidationError as error:
         raise InvalidInputError(f"invalid {tag} parameters: {_first_error(error)}") from error
+    numbered = tag == "Segment" or (tag == "Snapshot" and operation.Snapshot and operation.Snapshot.wants_snapshots)
+    if numbered and "${number}" not in operation.Output.Object.lower():
+        raise InvalidInputError(f"Output.Object: a {tag}'s must contain ${{Number}}, which numbers its files")
+    return operation
+
+
+def _template_of(template_id: Any, tag: str, where: str) -> Template:
+    if not isinstance(template_id, str):
+        raise InvalidInputError(f"{where} must be a single template id")
+    try:
+        template = get_template(template_id)
+    except NotFoundError as error:
+        raise InvalidInputError(error.message) from error
+    if template.Tag != tag:
+        raise InvalidInputError(f"{where}: {template_id} ({template.Name}) is a {template.Tag} template, not {tag}")
+    return template
+
+
+def _as_list(value: Any) -> list[Any]:
+    """xmltodict gives one repeated element as itself and several as a list."""
+    return [] if value in (None, "") else value if isinstance(value, list) else [value]
+
+
+def _watermarks(spec: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """A transcode's watermarks: those of its WatermarkTemplateIds, then the inline ones; at most 3."""
+    ids_ = [str(i) for i in _as_list(spec.get("WatermarkTemplateId"))]
+    marks = [_template_of(i, "Watermark", "WatermarkTemplateId").params for i in ids_]
+    marks += [m if isinstance(m, dict) else {} for m in _as_list(spec.get("Watermark"))]
+    if len(marks) > MAX_WATERMARKS:
+        raise InvalidInputError(f"Watermark: at most {MAX_WATERMARKS} watermarks on one transcode, got {len(marks)}")
+    return marks, ids_
 
 
 def _first_error(error: ValidationError) -> str:
@@ -218,8 +269,11 @@ def _first_error(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def operation_params(operation: Operation) -> TranscodeParams | SnapshotParams | AnimationParams:
-    params = operation.Transcode or operation.Snapshot or operation.Animation
+def operation_params(tag: str, operation: Operation) -> BaseModel:
+    """The parameters of a job of `tag`."""
+    if tag == "MediaInfo":
+        return MediaInfoParams()
+    params = getattr(operation, FIELD.get(tag, tag), None)
     if params is None:
-        raise InvalidInputError("the operation has no parameters")
+        raise InvalidInputError(f"the {tag} operation has no parameters")
     return params

@@ -7,10 +7,17 @@ A snapshot unit writes, by its SnapshotOutMode, the images (at `output`, ${Numbe
 the sprite sheets (at `sprite_output`, likewise numbered), or both. With the sheets goes their
 WebVTT index, next to the first sheet: the sprite key with ${Number} read as "index" and the
 extension .vtt (`snap/x/sprite-${Number}.jpg` -> `snap/x/sprite-index.vtt`).
+
+An hls output is a playlist at `output` and its segments beside it, "<playlist stem>-<n>.ts" from 0
+(`out/v.m3u8` -> `out/v-0.ts`, `out/v-1.ts`, ...). A segment unit writes piece n at `output` with
+${Number} = n; for hls, with the extension .ts, and the playlist at the key with ${Number} read as
+"index" and the extension .m3u8 (`seg/v-${Number}.ts` -> `seg/v-0.ts`, ..., `seg/v-index.m3u8`).
+A playlist names its segments relative to itself; it comes first among the outputs.
 """
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import posixpath
 import tempfile
@@ -18,27 +25,42 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import naming, storage
+from . import naming, split, storage
 from .exceptions import InvalidInputError, MediaError, MediaflowError
 from .jobs import update_job
 from .media import (
     AnimationParams,
+    ConcatParams,
+    Overlay,
+    ConcatPart,
+    SegmentParams,
     SnapshotParams,
     TranscodeParams,
     animation_args,
+    concat_args,
+    concat_order,
     frame_times,
+    output_size,
     probe,
+    rename_segments,
     run_ffmpeg,
+    segment_args,
     snapshot_args,
     sprite_args,
     sprite_webvtt,
     transcode_args,
+    video_filter,
 )
+from .media.watermark import WatermarkParams, image_input_args, overlay_graph
+from .media.params import CONTAINERS, HLS
 from .models import ObjectRef, OutputObject, UnitResult, UnitSpec
 
 # Generous per-unit ffmpeg limit below the Lambda timeout (900 s), so a stuck encode fails the job cleanly.
 FFMPEG_TIMEOUT = 840
 PROGRESS_EVERY = 3.0  # seconds between progress writes to the job record
+PLAYLIST = CONTAINERS[HLS].extension
+# Python's table misnames these (.ts is a Qt translation file in /etc/mime.types)
+CONTENT_TYPES = {".ts": "video/mp2t", ".m3u8": "application/vnd.apple.mpegurl"}
 
 Files = list[tuple[Path, ObjectRef]]  # what a unit made, and where each file goes
 
@@ -64,23 +86,107 @@ class Progress:
 
 
 def _one_output(unit: UnitSpec, workdir: Path, progress: Progress, extension: str,
-                args: Callable[[str], list[str]]) -> tuple[Files, dict]:
-    """Encode to one file (a rendition, an animation) and report its media info."""
+                args: Callable[[str], list[str]], duration: float | None = None) -> tuple[Files, dict]:
+    """Encode to one file (a rendition, an animation), or an hls playlist and its segments, and report
+    its media info. `duration`: how long the output will be, when not the input's."""
     target = workdir / f"output.{extension}"
-    run_ffmpeg(args(str(target)), timeout=FFMPEG_TIMEOUT, duration=unit.duration, progress=progress)
-    return [(target, unit.output)], probe(str(target)).model_dump(exclude_none=True)
+    run_ffmpeg(args(str(target)), timeout=FFMPEG_TIMEOUT, duration=duration or unit.duration, progress=progress)
+    info = probe(str(target)).model_dump(exclude_none=True)  # an hls playlist: its local segments too
+    if extension != PLAYLIST:
+        return [(target, unit.output)], info
+    stem = posixpath.splitext(unit.output.key)[0]
+    segments = _numbered(workdir, target.stem, "ts")  # hls_segment_pattern's names
+    refs = [ObjectRef(bucket=unit.output.bucket, key=f"{stem}-{n}.ts") for n in range(len(segments))]
+    return _playlist(target, unit.output, segments, refs), info
 
 
 def _transcode(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
     params = TranscodeParams.model_validate(unit.params)
+    overlay = _overlay(unit, params, source, workdir) if unit.watermarks else None
     return _one_output(unit, workdir, progress, params.extension,
-                       lambda target: transcode_args(str(source), target, params, source_duration=unit.duration))
+                       lambda target: transcode_args(str(source), target, params, source_duration=unit.duration,
+                                                     overlay=overlay))
+
+
+def _overlay(unit: UnitSpec, params: TranscodeParams, source: Path, workdir: Path) -> Overlay:
+    """The unit's watermarks over its picture, their images fetched from the input's bucket."""
+    marks = [WatermarkParams.model_validate(mark) for mark in unit.watermarks]
+    picture = probe(str(source))
+    if picture.width is None or picture.height is None:
+        raise MediaError("the input has no picture to put a watermark on")
+    inputs: list[str] = []
+    numbers: list[int | None] = []  # each mark's ffmpeg input: input 0 is the source, images follow
+    for index, image in enumerate(unit.images):
+        if image is not None:
+            path = storage.download(image.bucket, image.key, workdir, name=f"watermark-{index}")
+            inputs += image_input_args(str(path))
+        numbers.append(None if image is None else 1 + sum(n is not None for n in numbers))
+    size = output_size(params.Video.Width, params.Video.Height, (picture.width, picture.height))
+    graph = overlay_graph(marks, numbers, base=video_filter(params), frame_size=size, workdir=workdir)
+    return Overlay(inputs, graph)
+
+
+def _join(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
+    """A split transcode's pieces (the first one is `source`) and audio joined into its output."""
+    target, info = split.join(unit, source, workdir)
+    return [(target, unit.output)], info
 
 
 def _animation(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
     params = AnimationParams.model_validate(unit.params)
     return _one_output(unit, workdir, progress, params.extension,
                        lambda target: animation_args(str(source), target, params, duration=unit.duration))
+
+
+def _segment(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict | None]:
+    params = SegmentParams.model_validate(unit.params)
+    if naming.NUMBER not in unit.output.key:
+        raise InvalidInputError("a Segment's Output Object must contain ${Number}, which numbers the pieces")
+    info = probe(str(source))
+    hls = params.Format == HLS
+    target = workdir / (f"index.{PLAYLIST}" if hls else f"piece-%d.{params.extension}")
+    length = min(params.EndTime or math.inf, info.duration) - (params.StartTime or 0)
+    run_ffmpeg(segment_args(str(source), str(target), params, source=info), timeout=FFMPEG_TIMEOUT,
+               duration=length, progress=progress)
+    pieces = _numbered(workdir, "index" if hls else "piece", params.extension)
+    if not pieces:
+        raise MediaError("the input gave no pieces")
+    template = _with_extension(unit.output, params.extension) if hls else unit.output
+    refs = [_numbered_ref(template, i) for i in range(len(pieces))]
+    if not hls:
+        return list(zip(pieces, refs)), None
+    media_info = probe(str(target)).model_dump(exclude_none=True)
+    playlist = ObjectRef(bucket=unit.output.bucket, key=_index_key(unit.output.key, PLAYLIST))
+    return _playlist(target, playlist, pieces, refs), media_info
+
+
+def _concat(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
+    params = ConcatParams.model_validate(unit.params)
+    order = concat_order(params)
+    if len(unit.parts) != len(order):
+        raise MediaflowError(f"a concat of {len(order)} parts was given {len(unit.parts)} inputs")
+    parts = []
+    for number, (ref, fragment) in enumerate(zip(unit.parts, order)):
+        if fragment is None:  # the job's own input, already here
+            parts.append(ConcatPart(str(source), probe(str(source))))
+        else:
+            path = storage.download(ref.bucket, ref.key, workdir, name=f"part-{number}")
+            parts.append(ConcatPart(str(path), probe(str(path)), fragment.StartTime, fragment.EndTime))
+    return _one_output(unit, workdir, progress, params.extension, lambda target: concat_args(parts, target, params),
+                       duration=sum(part.length for part in parts))
+
+
+def _mediainfo(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
+    return [], probe(str(source)).model_dump(exclude_none=True)
+
+
+def _playlist(playlist: Path, ref: ObjectRef, segments: list[Path], refs: list[ObjectRef]) -> Files:
+    """The playlist going to `ref`, its segments renamed to where they go (`refs`, relative to it), and
+    the segments."""
+    here = posixpath.dirname(ref.key) or "."
+    names = {path.name: posixpath.relpath(seg.key, here) for path, seg in zip(segments, refs)}
+    playlist.write_text(rename_segments(playlist.read_text(encoding="utf-8"), names), encoding="utf-8")
+    return [(playlist, ref), *zip(segments, refs)]
 
 
 def _snapshot(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, None]:
@@ -113,7 +219,7 @@ def _sprites(unit: UnitSpec, params: SnapshotParams, pattern: Path, first: Path,
     run_ffmpeg(sprite_args(str(pattern), str(workdir / "sprite-%d.jpg"), config, layout), timeout=FFMPEG_TIMEOUT)
     sheets = [(path, _numbered_ref(unit.sprite_output, i))
               for i, path in enumerate(_numbered(workdir, "sprite", "jpg"))]
-    vtt_ref = ObjectRef(bucket=unit.sprite_output.bucket, key=_webvtt_key(unit.sprite_output.key))
+    vtt_ref = ObjectRef(bucket=unit.sprite_output.bucket, key=_index_key(unit.sprite_output.key, "vtt"))
     names = [posixpath.relpath(ref.key, posixpath.dirname(vtt_ref.key) or ".") for _, ref in sheets]
     index = workdir / "sprite.vtt"
     index.write_text(sprite_webvtt(times, unit.duration, names, layout), encoding="utf-8")
@@ -129,8 +235,18 @@ def _numbered_ref(template: ObjectRef, index: int) -> ObjectRef:
     return ObjectRef(bucket=template.bucket, key=naming.number(template.key, index))
 
 
-def _webvtt_key(sprite_key: str) -> str:
-    return posixpath.splitext(sprite_key.replace(naming.NUMBER, "index"))[0] + ".vtt"
+def _index_key(template: str, extension: str) -> str:
+    """Where the index of numbered outputs goes: their key with ${Number} read as "index"."""
+    return posixpath.splitext(template.replace(naming.NUMBER, "index"))[0] + "." + extension
+
+
+def _with_extension(template: ObjectRef, extension: str) -> ObjectRef:
+    root, old = posixpath.splitext(template.key)
+    return ObjectRef(bucket=template.bucket, key=(template.key if naming.NUMBER in old else root) + "." + extension)
+
+
+def _content_type(path: Path) -> str | None:
+    return CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
 
 
 def _upload(files: Files) -> list[OutputObject]:
@@ -138,7 +254,7 @@ def _upload(files: Files) -> list[OutputObject]:
     outputs: list[OutputObject] = []
     try:
         for path, ref in files:
-            outputs.append(storage.upload(path, ref.bucket, ref.key, mimetypes.guess_type(path.name)[0]))
+            outputs.append(storage.upload(path, ref.bucket, ref.key, _content_type(path)))
     except Exception:
         storage.delete(outputs)
         raise
@@ -149,10 +265,25 @@ RUNNERS: dict[str, Callable[[UnitSpec, Path, Path, Progress], tuple[Files, dict 
     "transcode": _transcode,
     "snapshot": _snapshot,
     "animation": _animation,
+    "segment": _segment,
+    "concat": _concat,
+    "mediainfo": _mediainfo,
+    # a split transcode: its pieces' video and its audio are transcodes to intermediate objects
+    "piece": _transcode,
+    "audio": _transcode,
+    "join": _join,
 }
 
 
 def run_unit(unit: UnitSpec) -> UnitResult:
+    try:
+        return _run(unit)
+    finally:
+        if unit.kind == "join":  # a split transcode's intermediate objects, not needed whatever happened
+            split.remove_work(unit)
+
+
+def _run(unit: UnitSpec) -> UnitResult:
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         try:

@@ -14,7 +14,7 @@ from pydantic import ValidationError, field_validator
 from . import ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .models import Model, NotifyConfig
-from .templates import build_operation
+from .templates import JOB_TAGS, build_operation
 from .times import now
 
 VIDEO_EXTS = frozenset(
@@ -23,7 +23,7 @@ VIDEO_EXTS = frozenset(
 AUDIO_EXTS = frozenset("mp3 wav aac flac amr m4a wma ogg opus ape aiff ac3".split())
 IMAGE_EXTS = frozenset("jpg jpeg png bmp gif webp tif tiff heic heif avif".split())
 NAME = re.compile(r"^[\w\-\u4e00-\u9fff]{1,128}$")
-PROCESSING_NODES = frozenset({"Transcode", "Snapshot", "Animation"})  # node types this build runs
+PROCESSING_NODES = frozenset(JOB_TAGS)  # node types this build runs
 
 
 def _true(value: Any) -> bool:
@@ -83,8 +83,9 @@ class Node(Model):
 
 
 # What may follow what, among the node types this build runs (the reference's successor table).
-SUCCESSORS = {"Start": PROCESSING_NODES, "Transcode": frozenset({"Snapshot", "Animation"}),
-              "Snapshot": frozenset(), "Animation": frozenset()}
+SUCCESSORS = {"Start": PROCESSING_NODES, "Transcode": frozenset({"Snapshot", "Animation", "Segment", "MediaInfo"}),
+              "Concat": frozenset({"Transcode", "Snapshot", "Animation", "Segment", "MediaInfo"}),
+              **{tag: frozenset() for tag in ("Snapshot", "Animation", "Segment", "MediaInfo")}}
 
 
 class Topology(Model):
@@ -220,10 +221,8 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
     for name in workflow.Topology.ordered_nodes():
         node = workflow.Topology.Nodes[name]
         output = (node.Operation or {}).get("Output") or {}
-        if not isinstance(output, dict) or not output.get("Object"):
-            raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output.Object is required")
-        if node.Type == "Snapshot" and "${number}" not in output["Object"].lower():
-            raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output.Object: a Snapshot's must contain ${{Number}}")
+        if not isinstance(output, dict):
+            raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output must be an element")
         try:  # parameters are checked now, not at the first upload
             build_operation(node.Type, node.Operation or {}, default_bucket=bucket, default_region="-")
         except InvalidInputError as error:

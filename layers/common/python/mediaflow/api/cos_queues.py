@@ -20,9 +20,12 @@ QUEUE_URLS: dict[Feature, str] = {"media": "MEDIA_QUEUE_URL", "speech": "SPEECH_
 
 
 def queue_element(queue: Queue) -> dict[str, Any]:
-    """The queue as Tencent shows it, plus what it is doing now (Statistics) and the key that signs
-    its bucket's callbacks (NotifySigningKey, Standard Webhooks)."""
+    """The queue as Tencent shows it, with its cost limits beside MaxConcurrent (MaxInputSize bytes,
+    MaxInputDuration seconds, MaxOutputsPerJob; 0: no limit), plus what it is doing now (Statistics)
+    and the key that signs its bucket's callbacks (NotifySigningKey, Standard Webhooks)."""
+    duration = queue.MaxInputDuration
     return times(queue.model_dump(exclude={"Feature"})) | {
+        "MaxInputDuration": int(duration) if duration.is_integer() else duration,  # "21600", not "21600.0"
         "Statistics": figures(queue.QueueId).model_dump(), "NotifySigningKey": bucket_secret(queue.BucketId)}
 
 

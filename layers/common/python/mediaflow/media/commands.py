@@ -1,5 +1,5 @@
-"""ffmpeg argument lists for transcoding, animations, snapshots and sprite sheets, built from
-validated template parameters, and the WebVTT index of a sprite.
+"""ffmpeg argument lists for transcoding, segments, concats, animations, snapshots and sprite sheets,
+built from validated template parameters; the WebVTT index of a sprite and an hls playlist's renaming.
 
 Nothing here runs ffmpeg. Only numbers from the validated models reach a filter graph, and
 they are formatted here (`_int`, `_num`), so a template cannot inject filter syntax; the one
@@ -7,21 +7,30 @@ word that does (a sprite's colour) is a name or hex number, checked by its model
 """
 
 import math
+import os
 import re
+from typing import NamedTuple
 from urllib.parse import quote
 
 from ..exceptions import InvalidInputError
 from .ffmpeg import input_args
+from .ffmpeg import int_arg as _int
+from .ffmpeg import num_arg as _num
 from .params import (
+    HLS,
     MAX_SNAPSHOTS,
     TIME_OFFSET,
     AnimationParams,
     AnimationVideo,
+    ConcatParams,
+    SegmentParams,
     SnapshotParams,
     SpriteConfig,
     SpriteLayout,
     TranscodeParams,
+    VideoParams,
 )
+from .probe import MediaInfo
 
 VIDEO_ENCODERS = {"H.264": "libx264", "H.265": "libx265", "VP8": "libvpx"}
 AUDIO_ENCODERS = {"aac": "aac", "mp3": "libmp3lame", "opus": "libopus", "vorbis": "libvorbis", "flac": "flac"}
@@ -30,6 +39,7 @@ DEFAULT_CRF = 25
 EVEN_SIZE = "scale=trunc(iw/2)*2:trunc(ih/2)*2"
 # Video streams that are not cover art; "?" lets a file without video (or audio) through.
 FIRST_VIDEO, FIRST_AUDIO = "0:V:0?", "0:a:0?"
+SEGMENT_TIME_DELTA = "0.05"  # seconds; see segment_args
 _NUMBERED = re.compile(r"%0?\d*d")
 # A palette made from the animation's own colours (ffmpeg's default is a fixed 3-3-2 one), in one
 # graph: split feeds the frames both to palettegen and, once the palette is ready, to paletteuse.
@@ -43,7 +53,17 @@ GIF_PALETTES = {
 
 
 # ------------------------------------------------------------------ transcoding
-def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: float | None = None) -> list[str]:
+class Overlay(NamedTuple):
+    """Watermarks drawn over the picture: the images' input options, and the -filter_complex graph
+    (from the first input's video, through `video_filter`, to [vout])."""
+
+    inputs: list[str]
+    graph: str
+
+
+def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: float | None = None,
+                   overlay: Overlay | None = None) -> list[str]:
+    """For hls, `dst` is the playlist and the segments go beside it (`hls_segment_pattern`)."""
     container = p.container  # InvalidInputError for a format we cannot write
     start, length = p.TimeInterval.Start, p.TimeInterval.Duration
     if start and source_duration is not None and start >= source_duration:
@@ -55,26 +75,58 @@ def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: f
     args = ["-ss", _num(start)] if start else []  # before -i: a fast, accurate input seek
     args += input_args(src)
     video, audio = p.video_codec, p.audio_codec
-    args += ["-map", FIRST_VIDEO] if video else []
+    if video and overlay:
+        args += [*overlay.inputs, "-filter_complex", overlay.graph, "-map", "[vout]"]
+    elif video:
+        args += ["-map", FIRST_VIDEO, "-vf", video_filter(p)]
     args += ["-map", FIRST_AUDIO] if audio else []
     args += _video_args(p, video) if video else ["-vn"]
     args += _audio_args(p, audio) if audio else ["-an"]
     if length:
         args += ["-t", _num(length)]
+    return [*args, *_muxer_args(p, dst), dst]
+
+
+def video_filter(p: TranscodeParams) -> str:
+    """The output picture's filter chain (one chain, so it can also end a -filter_complex): the frame
+    rate (the fps filter, unlike -r, ends the video where the input's ends), then the size."""
+    v = p.Video
+    rate = f"fps={_num(v.Fps)}" if v.Fps else None
+    size = scale_filter(v.Width, v.Height, p.TransConfig.AdjDarMethod) or EVEN_SIZE
+    return ",".join(f for f in (rate, size) if f)
+
+
+def _muxer_args(p: TranscodeParams, dst: str) -> list[str]:
+    container = p.container
+    args = ["-f", container.muxer]
     if container.muxer == "mp4":
         args += ["-movflags", "+faststart"]  # index first, so players can start before the end
-    return [*args, "-f", container.muxer, dst]
+    elif container.muxer == "hls":
+        args += _hls_args(p.Video.HlsTsTime, dst)
+    return args
+
+
+def hls_segment_pattern(playlist: str) -> str:
+    """Where an hls output's segments go: beside the playlist, "<stem>-<n>.ts" numbered from 0."""
+    return os.path.splitext(playlist)[0] + "-%d.ts"
+
+
+def _hls_args(seconds: float, playlist: str) -> list[str]:
+    # vod: the whole list, and an end tag; hls_list_size 0 keeps every segment in it
+    return ["-hls_time", _num(seconds), "-hls_playlist_type", "vod", "-hls_list_size", "0",
+            "-hls_segment_filename", hls_segment_pattern(playlist)]
 
 
 def _video_args(p: TranscodeParams, codec: str) -> list[str]:
+    """The encoder's options; the picture's filters are `video_filter`'s."""
     v = p.Video
     encoder = VIDEO_ENCODERS[codec]
-    args = ["-c:v", encoder, "-vf", scale_filter(v.Width, v.Height, p.TransConfig.AdjDarMethod) or EVEN_SIZE]
-    if v.Fps:
-        args += ["-r", _num(v.Fps)]
-    args += _rate_control(codec, v.Crf, v.Bitrate)
+    args = ["-c:v", encoder, *_rate_control(codec, v.Crf, v.Bitrate)]
     if v.Gop:
         args += ["-g", _int(v.Gop)]
+    if p.container.muxer == "hls":
+        # a segment ends at the first key frame after HlsTsTime: one there makes them all that long
+        args += ["-force_key_frames", f"expr:gte(t,n_forced*{_num(v.HlsTsTime)})"]
     if codec == "H.264" and v.Profile and v.Profile != "auto":
         args += ["-profile:v", v.Profile]
     if encoder in ("libx264", "libx265") and v.Preset:
@@ -111,6 +163,18 @@ def _audio_args(p: TranscodeParams, codec: str) -> list[str]:
     return args
 
 
+def output_size(width: int | None, height: int | None, source: tuple[int, int]) -> tuple[int, int]:
+    """The picture size `scale_filter(width, height)` (or EVEN_SIZE) makes of a `source`-sized one."""
+    source_w, source_h = source
+    if width and height:
+        return width, height
+    if width:
+        return width, max(2, round(source_h * width / source_w / 2) * 2)
+    if height:
+        return max(2, round(source_w * height / source_h / 2) * 2), height
+    return source_w // 2 * 2, source_h // 2 * 2
+
+
 def scale_filter(width: int | None, height: int | None, method: str | None = None) -> str | None:
     """One side given: keep the aspect ratio (-2: the even size closest to it). Both given:
     stretch ("scale", "none", default), cover then crop ("crop"), or fit then pad black ("pad");
@@ -128,6 +192,137 @@ def scale_filter(width: int | None, height: int | None, method: str | None = Non
     if height:
         return f"scale=-2:{_int(height)}"
     return None
+
+
+# ------------------------------------------------------------------ segments (remux into pieces)
+def segment_args(src: str, dst: str, p: SegmentParams, *, source: MediaInfo) -> list[str]:
+    """Stream copies of the input (`source` is its probe) in pieces of about Duration s, each
+    starting at a key frame, numbered from 0: `dst` is their pattern (`/tmp/piece-%d.mp4`), or
+    for hls the playlist, the pieces beside it (`hls_segment_pattern`)."""
+    hls = p.Format == HLS
+    if not hls and not _NUMBERED.search(dst):
+        raise ValueError(f"dst needs a %d placeholder: {dst!r}")
+    start = p.StartTime or 0
+    if start and start >= source.duration:
+        raise InvalidInputError(f"Segment StartTime {_num(start)} s is past the end of the input "
+                                f"({_num(source.duration)} s)")
+    if p.audio_only:
+        have = source.audio.CodecName if source.audio else None
+        if have != p.Format:  # mp3 holds mp3 and aac holds aac; nothing is re-encoded
+            raise InvalidInputError(f"Segment Format {p.Format} copies the audio as it is, and the input's "
+                                    f"audio is {'missing' if have is None else have}")
+
+    args = ["-ss", _num(start)] if start else []  # with a stream copy: from the key frame before
+    args += input_args(src)
+    if p.EndTime:
+        args += ["-t", _num(p.EndTime - start)]
+    args += ["-map", "0:a:0"] if p.audio_only else ["-map", FIRST_VIDEO, "-map", FIRST_AUDIO]
+    args += ["-c", "copy"]
+    if hls:  # one timeline across the pieces, as players expect of a playlist
+        return [*args, "-f", "hls", *_hls_args(p.Duration, dst), dst]
+    # Each piece a file of its own, starting at time 0. The muxer compares key frames with the cut
+    # times before the shift that makes an audio priming delay non-negative (~25 ms): the delta
+    # lets a key frame just "before" a cut time make it, instead of the next one.
+    args += ["-f", "segment", "-segment_time", _num(p.Duration), "-segment_time_delta", SEGMENT_TIME_DELTA,
+             "-segment_start_number", "0", "-reset_timestamps", "1", "-segment_format", p.container.muxer]
+    if p.container.muxer == "mp4":
+        args += ["-segment_format_options", "movflags=+faststart"]
+    return [*args, dst]
+
+
+def rename_segments(playlist: str, names: dict[str, str]) -> str:
+    """The m3u8 text `playlist` with each segment's URI (a line that is not a tag) replaced by
+    names[URI], percent-encoded; KeyError for a segment `names` does not have."""
+    lines = [line if not line.strip() or line.startswith("#") else quote(names[line.strip()], safe="/")
+             for line in playlist.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ concat
+class ConcatPart(NamedTuple):
+    """One input of a concat: its file and probe, and the stretch of it that is used (StartTime,
+    EndTime; None: from its start, to its end)."""
+
+    path: str
+    info: MediaInfo
+    start: float | None = None
+    end: float | None = None
+
+    @property
+    def length(self) -> float:
+        return min(self.end or math.inf, self.info.duration) - (self.start or 0)
+
+
+def concat_args(parts: list[ConcatPart], dst: str, p: ConcatParams) -> list[str]:
+    """The parts one after another, re-encoded as `p.as_transcode()` says: every picture fitted
+    (aspect kept, black bars) into one size at one frame rate, the audio at one rate and layout;
+    a part without audio gets silence, one without video black, for as long as it lasts. For hls,
+    `dst` is the playlist, as for transcode_args."""
+    t = p.as_transcode()
+    video, audio = t.video_codec, t.audio_codec
+    args: list[str] = []
+    for number, part in enumerate(parts):
+        if part.info.duration <= 0:
+            raise InvalidInputError(f"concat part {number + 1} has no duration: not a playable media file")
+        if part.length <= 0:
+            raise InvalidInputError(f"concat part {number + 1}: StartTime {_num(part.start or 0)} s is past its "
+                                    f"end ({_num(part.info.duration)} s)")
+        args += ["-ss", _num(part.start)] if part.start else []
+        args += ["-t", _num(part.length)] if part.end else []
+        args += input_args(part.path)
+    args += ["-filter_complex", _concat_graph(parts, t)]
+    args += ["-map", "[v]", *_video_args(t, video)] if video else ["-vn"]
+    args += ["-map", "[a]", *_audio_args(t, audio)] if audio else ["-an"]
+    return [*args, *_muxer_args(t, dst), dst]
+
+
+def _concat_graph(parts: list[ConcatPart], t: TranscodeParams) -> str:
+    """A chain per part and stream, each starting at 0 in the same format, then concat:
+    "...[v0][a0][v1][a1]concat=n=2:v=1:a=1[v][a]"."""
+    video, audio = t.video_codec is not None, t.audio_codec is not None
+    chains = []
+    if video:
+        width, height = _concat_size(parts[0].info, t.Video)
+        fps = _num(_concat_fps(parts[0].info, t.Video))
+        fit = f"{scale_filter(width, height, 'pad')},fps={fps}"
+        black = f"color=c=black:s={_int(width)}x{_int(height)}:r={fps}"
+        chains += [f"[{i}:V:0]setpts=PTS-STARTPTS,{fit}[v{i}]" if part.info.video
+                   else f"{black}:d={_num(part.length)},setsar=1[v{i}]" for i, part in enumerate(parts)]
+    if audio:
+        rate = _int(t.Audio.Samplerate or 44100)
+        layout = "mono" if t.Audio.Channels == 1 else "stereo"  # more channels: -ac upmixes
+        chains += [f"[{i}:a:0]asetpts=PTS-STARTPTS,aformat=sample_rates={rate}:channel_layouts={layout}[a{i}]"
+                   if part.info.audio else f"anullsrc=r={rate}:cl={layout}:d={_num(part.length)}[a{i}]"
+                   for i, part in enumerate(parts)]
+    links = "".join(f"[v{i}]" * video + f"[a{i}]" * audio for i in range(len(parts)))
+    outputs = "[v]" * video + "[a]" * audio
+    return ";".join([*chains, f"{links}concat=n={len(parts)}:v={int(video)}:a={int(audio)}{outputs}"])
+
+
+def _concat_size(first: MediaInfo, v: VideoParams) -> tuple[int, int]:
+    """Video's Width and Height; one of them: the other from the first part's aspect; neither:
+    the first part's size. Even numbers, as 4:2:0 encoders need."""
+    if v.Width and v.Height:
+        return v.Width, v.Height
+    if not (first.width and first.height):
+        raise InvalidInputError("the first part of a concat has no video, and its picture sets the output's size")
+    if v.Width:
+        return v.Width, _even(v.Width * first.height / first.width)
+    if v.Height:
+        return _even(v.Height * first.width / first.height), v.Height
+    return _even(first.width), _even(first.height)
+
+
+def _concat_fps(first: MediaInfo, v: VideoParams) -> float:
+    """Video's Fps, else the first part's (at most 60, the most Fps may ask for), else 25."""
+    if v.Fps:
+        return v.Fps
+    own = float(first.video.Fps or 0) if first.video else 0.0
+    return min(own, 60.0) if own > 0 else 25.0
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
 
 
 # ------------------------------------------------------------------ animations
@@ -294,15 +489,3 @@ def _vtt_time(seconds: float) -> str:
     minutes, ms = divmod(ms, 60_000)
     return f"{hours:02d}:{minutes:02d}:{ms // 1000:02d}.{ms % 1000:03d}"
 
-
-# ------------------------------------------------------------------ formatting
-def _int(value: float) -> str:
-    return str(int(value))
-
-
-def _num(value: float) -> str:
-    """1.5 -> "1.5", 25.0 -> "25": digits and a point only, whatever the caller passed."""
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {value}")
-    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
-    return text or "0"

@@ -4,6 +4,7 @@ Every run logs with `-loglevel level+info`, which tags each stderr line with its
 ("[error] ...", "[fatal] ..."): that is what lets us pick the real cause out of a long log.
 """
 
+import math
 import os
 import re
 import shutil
@@ -24,6 +25,19 @@ _MAX_MESSAGE = 300
 _LINE = re.compile(r"^(?:\[[^\]]* @ 0x[0-9a-f]+\] )*\[(?P<level>[a-z]+)\] (?P<text>.*)$")
 # "Error opening input files: Invalid data found ..." -> the reason alone (no file name to lose)
 _SUMMARY = re.compile(r"^Error [a-z ]+: (?P<reason>.+)$")
+
+
+def int_arg(value: float) -> str:
+    return str(int(value))
+
+
+def num_arg(value: float) -> str:
+    """1.5 -> "1.5", 25.0 -> "25": digits and a point only, whatever the caller passed, so that a
+    number can go into a filter graph without escaping."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def ffmpeg_path() -> str:

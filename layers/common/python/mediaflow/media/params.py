@@ -1,4 +1,5 @@
-"""Tencent COS CI template parameters (Transcode, Snapshot, Animation), parsed from `xmltodict` output.
+"""Tencent COS CI template parameters (Transcode, Snapshot, Animation, Segment, Concat), parsed from
+`xmltodict` output.
 
 Every leaf arrives as a string, an empty element as None: blanks fall back to the defaults,
 numbers and booleans are coerced by pydantic. Ranges follow the CI reference where they keep
@@ -10,7 +11,7 @@ import math
 import re
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..exceptions import InvalidInputError
 
@@ -28,6 +29,7 @@ MAX_SHEET_SIDE = 16384
 # A time-point snapshot: seconds ("3.5s") or a share of the duration ("10%"), as MPS's ExtTimeOffsetSet.
 TIME_OFFSET = re.compile(r"^(?P<value>\d+(?:\.\d+)?)(?P<unit>s|%)$")
 SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+HLS = "hls"
 
 
 class ContainerSpec(NamedTuple):
@@ -44,6 +46,8 @@ CONTAINERS: dict[str, ContainerSpec] = {
     "mkv": ContainerSpec("mkv", "matroska", VIDEO_CODECS, AUDIO_CODECS, "H.264", "aac"),
     "flv": ContainerSpec("flv", "flv", ("H.264", "H.265"), ("aac", "mp3"), "H.264", "aac"),
     "ts": ContainerSpec("ts", "mpegts", ("H.264", "H.265"), ("aac", "mp3", "opus"), "H.264", "aac"),
+    # a VOD playlist; its MPEG-TS segments are written beside it
+    HLS: ContainerSpec("m3u8", "hls", ("H.264", "H.265"), ("aac", "mp3"), "H.264", "aac"),
     "webm": ContainerSpec("webm", "webm", ("VP8",), ("opus", "vorbis"), "VP8", "opus"),
     "mp3": ContainerSpec("mp3", "mp3", (), ("mp3",), None, "mp3"),
     "aac": ContainerSpec("aac", "adts", (), ("aac",), None, "aac"),
@@ -106,6 +110,7 @@ class VideoParams(Params):
     Profile: str | None = None
     Preset: str | None = None
     Pixfmt: str | None = None
+    HlsTsTime: float = Field(default=5, gt=0, le=60)  # seconds per segment of an hls output
     Remove: bool = False
 
     _even = field_validator("Width", "Height")(_even_size)
@@ -448,12 +453,18 @@ class SnapshotParams(Params):
 
 
 # ------------------------------------------------------------------ segment (Tag=Segment: remux into pieces)
-SEGMENT_FORMATS = ("mp4", "ts", "mkv", "flv", "hls", "mp3", "aac")
+SEGMENT_FORMATS = ("mp4", "ts", "mkv", "flv", HLS, "mp3", "aac")
+
+
+def _check_range(start: float | None, end: float | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise ValueError("EndTime must be after StartTime")
 
 
 class SegmentParams(Params):
     """Cut the input, without re-encoding, into pieces of about Duration s (each starts at a key frame),
-    named by the output's ${Number}; Format hls writes one m3u8 and its ts pieces."""
+    named by the output's ${Number}; Format hls writes one m3u8 and its ts pieces. mp3 and aac take
+    the audio alone, which must already be in that codec."""
 
     Format: str = "mp4"
     Duration: float = Field(default=10, gt=0, le=3600)
@@ -467,9 +478,21 @@ class SegmentParams(Params):
 
     @model_validator(mode="after")
     def _range(self) -> "SegmentParams":
-        if self.StartTime is not None and self.EndTime is not None and self.EndTime <= self.StartTime:
-            raise ValueError("EndTime must be after StartTime")
+        _check_range(self.StartTime, self.EndTime)
         return self
+
+    @property
+    def container(self) -> ContainerSpec:
+        return CONTAINERS[self.Format]
+
+    @property
+    def extension(self) -> str:
+        """The pieces' extension (an hls playlist's pieces are ts)."""
+        return "ts" if self.Format == HLS else self.container.extension
+
+    @property
+    def audio_only(self) -> bool:
+        return not self.container.video_codecs
 
 
 # ------------------------------------------------------------------ concat (Tag=Concat)
@@ -477,7 +500,8 @@ MAX_FRAGMENTS = 20
 
 
 class ConcatFragment(Params):
-    """Another object of the input's bucket (a URL or a key), put before (Start) or after (End) the input."""
+    """Another object of the input's bucket (a URL or a key), put before (Start) or after (End) the
+    input; StartTime/EndTime keep only that stretch of it."""
 
     Url: str
     Mode: Literal["Start", "End"] = "End"
@@ -489,13 +513,18 @@ class ConcatFragment(Params):
     def _mode(cls, value: Any) -> Any:
         return _pick(value, ("Start", "End"), "fragment Mode") if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _range(self) -> "ConcatFragment":
+        _check_range(self.StartTime, self.EndTime)
+        return self
+
 
 _ConcatFragment = ConcatFragment
 
 
 class ConcatParams(Params):
-    """ConcatTemplate: the fragments and the input joined in order (Start fragments, the input, End
-    fragments), re-encoded to the first part's picture size with Video/Audio/Container."""
+    """ConcatTemplate: the fragments and the input joined in order (see `concat_order`), re-encoded
+    with Video/Audio/Container to one picture size (Video's Width/Height, else the first part's)."""
 
     ConcatFragment: list[_ConcatFragment] = Field(min_length=1, max_length=MAX_FRAGMENTS)
     Container: _Container = Field(default_factory=_Container)
@@ -507,6 +536,31 @@ class ConcatParams(Params):
     def _as_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
 
+    @model_validator(mode="after")
+    def _fits_container(self) -> "ConcatParams":
+        # Refused here, where the job is submitted, rather than when it runs. The container's
+        # default codecs are written into Video and Audio (shared with the TranscodeParams), so
+        # that a dump validates back to the same parameters.
+        if self.Container.Format not in CONTAINERS:
+            raise ValueError(f"unsupported container format {self.Container.Format!r}; "
+                             f"expected one of {', '.join(CONTAINERS)}")
+        try:
+            self.as_transcode()
+        except ValidationError as error:  # its own message, not a nested error's dump
+            raise ValueError("; ".join(str(e.get("ctx", {}).get("error", e["msg"])) for e in error.errors())) from None
+        return self
+
+    @property
+    def extension(self) -> str:
+        return self.as_transcode().extension
+
     def as_transcode(self) -> TranscodeParams:
         """The encoding settings of the joined output."""
         return TranscodeParams(Container=self.Container, Video=self.Video, Audio=self.Audio)
+
+
+def concat_order(p: ConcatParams) -> list[ConcatFragment | None]:
+    """The parts in the order they are joined: the Start fragments as given, None for the job's own
+    input, then the End fragments as given."""
+    return [*(f for f in p.ConcatFragment if f.Mode == "Start"), None,
+            *(f for f in p.ConcatFragment if f.Mode == "End")]

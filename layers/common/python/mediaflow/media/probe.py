@@ -109,9 +109,10 @@ class MediaInfo(Info):
         return int(self.video.Height) if self.video and self.video.Height else None
 
 
-def probe(path: str, *, timeout: float = 30) -> MediaInfo:
-    """Describe the media file at `path`; MediaError if ffmpeg cannot read it."""
-    name = os.path.basename(path)
+def probe(path: str, *, timeout: float = 30, name: str | None = None) -> MediaInfo:
+    """Describe the media file at `path`; MediaError if ffmpeg cannot read it. Messages call the
+    file `name`, its own name by default."""
+    name = name or os.path.basename(path)
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -124,6 +125,47 @@ def probe(path: str, *, timeout: float = 30) -> MediaInfo:
         return parse_dump(stderr, size=size)
     except ValueError as exc:
         raise MediaError(f"{name} is not a media file ffmpeg can read: {exc}") from None
+
+
+# ------------------------------------------------------------------ inputs from outside
+# Text that ffmpeg would follow to other files or hosts, by its first bytes (after a BOM or blanks).
+_REFERRING_TEXT = (
+    (b"#EXTM3U", "an HLS playlist"),
+    (b"ffconcat", "an ffconcat list"),
+    (b"<", "an XML document (a DASH or IMF manifest, for instance)"),  # no media container starts with "<"
+    (b"v=0", "an SDP session description"),
+)
+# Demuxers picked by the file's extension alone, whose scripts can open anything.
+_SCRIPT_EXTENSIONS = {".avs": "an AviSynth script", ".vpy": "a VapourSynth script"}
+# Demuxers that read other files or streams than the one they are given.
+_REFERRING_FORMATS = {"hls", "applehttp", "concat", "dash", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth",
+                      "vapoursynth", "webm_dash_manifest"}
+_SNIFF_BYTES = 64
+
+
+def probe_input(path: str, *, timeout: float = 30) -> MediaInfo:
+    """`probe` for a file the service did not produce (an upload, an imported URL). Refuses, with a
+    MediaError, an empty file and anything that names other files or hosts (a playlist, a list, a
+    manifest, a script), before ffmpeg opens it and again by the format ffmpeg found."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise MediaError(f"cannot read the input: {exc.strerror}", code="InternalError") from exc
+    if size == 0:
+        raise MediaError("the input is empty (0 bytes)")
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    kind = next((kind for prefix, kind in _REFERRING_TEXT if start.startswith(prefix)), None)
+    kind = kind or _SCRIPT_EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    if kind:
+        raise MediaError(f"the input is {kind}, which refers to other files: only a media file can be an input")
+    info = probe(path, timeout=timeout, name="the input")  # the local copy's name means nothing to the user
+    formats = set(info.Format.FormatName.split(","))
+    if found := sorted(formats & _REFERRING_FORMATS):
+        raise MediaError(f"the input is read by ffmpeg's {found[0]} demuxer, which reads other files: "
+                         "only a media file can be an input")
+    return info
 
 
 # ------------------------------------------------------------------ parsing the dump

@@ -1,0 +1,127 @@
+"""Media jobs through the library's steps in-process (plan -> units in parallel -> joins -> record ->
+finish), as the state machine runs them, on real files: split-parallel transcoding against a
+single pass, and the operations whose planning resolves other objects (concat parts, watermark
+images)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from mediaflow import submit
+from mediaflow.finish import finish, record_results
+from mediaflow.jobs import get_job
+from mediaflow.media import probe
+from mediaflow.models import UnitResult, UnitSpec
+from mediaflow.planner import plan
+from mediaflow.split import WORK_PREFIX
+from mediaflow.units import run_unit
+
+pytestmark = pytest.mark.integration
+BUCKET = "media-jobs"
+FRAME = 1 / 25
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory) -> Path:
+    """12 s of a moving pattern and a tone, a key frame every second, as a camera would give."""
+    path = tmp_path_factory.mktemp("media") / "long.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=12",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=12",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                    "-shortest", str(path)], check=True)
+    return path
+
+
+@pytest.fixture
+def bucket(stack, long_video) -> str:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.upload_file(str(long_video), BUCKET, "in/long.mp4")
+    return BUCKET
+
+
+def create(tag: str, operation: dict[str, Any]) -> str:
+    body = {"Tag": tag, "Input": {"Object": "in/long.mp4"}, "Operation": operation}
+    jobs = submit.create_media_jobs(BUCKET, body, output_bucket=BUCKET, media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    return jobs[0].JobId
+
+
+def run(job_id: str) -> dict[str, Any]:
+    """One stage as the state machine runs it; returns the plan."""
+    planned = plan(job_id, 0)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["units"]))
+        joined = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["joins"]))
+    record_results(job_id, [*results, *joined])
+    finish(job_id, results=[], notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    return planned
+
+
+def fetch(key: str, folder: Path) -> Path:
+    target = folder / key.replace("/", "_")
+    boto3.client("s3").download_file(BUCKET, key, str(target))
+    return target
+
+
+def frames(path: Path) -> int:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"],
+                         check=True, capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if line and not line.startswith("#"))
+
+
+def psnr(a: Path, b: Path) -> float:
+    err = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(a), "-i", str(b), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
+                         capture_output=True, text=True).stderr
+    return float(err.rsplit("average:", 1)[1].split()[0])
+
+
+TRANSCODE = {"Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Crf": "23", "Preset": "veryfast"},
+                           "Audio": {"Codec": "aac", "Bitrate": "96"}}}
+
+
+def test_a_split_transcode_equals_a_single_pass(bucket, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SPLIT_SECONDS", "3")
+    split_job = create("Transcode", TRANSCODE | {"Output": {"Object": "out/split.${ext}"}})
+    planned = run(split_job)
+    monkeypatch.setenv("SPLIT_SECONDS", "0")
+    single_job = create("Transcode", TRANSCODE | {"Output": {"Object": "out/single.${ext}"}})
+    assert len(run(single_job)["units"]) == 1
+
+    kinds = [u["kind"] for u in planned["units"]]
+    assert kinds.count("piece") == 4 and kinds.count("audio") == 1 and len(planned["joins"]) == 1
+    job = get_job(split_job)
+    assert job.State == "Success", job.Message
+    assert job.Operation.MediaResult["OutputFile"]["ObjectName"] == ["out/split.mp4"]  # no piece is a result
+    split_out, single_out = fetch("out/split.mp4", tmp_path), fetch("out/single.mp4", tmp_path)
+    a, b = probe(str(split_out)), probe(str(single_out))
+    assert abs(a.duration - b.duration) <= FRAME and abs(a.duration - 12) <= FRAME
+    assert frames(split_out) == frames(single_out) == 300
+    assert abs(float(a.audio.Duration or a.duration) - float(b.audio.Duration or b.duration)) <= 0.05
+    assert psnr(split_out, single_out) >= 40
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=os.environ["OUTPUT_BUCKET"], Prefix=WORK_PREFIX)
+
+
+def test_a_failed_piece_fails_the_job_with_its_reason_and_leaves_no_output(bucket, monkeypatch) -> None:
+    monkeypatch.setenv("SPLIT_SECONDS", "3")
+    job_id = create("Transcode", TRANSCODE | {"Output": {"Object": "out/broken.${ext}"}})
+    planned = plan(job_id, 0)
+    work = os.environ["OUTPUT_BUCKET"]
+    piece = next(u for u in planned["units"] if u["kind"] == "piece")
+    boto3.client("s3").put_object(Bucket=work, Key=piece["input"]["key"], Body=b"\x00" * 1000)  # a piece got damaged
+    results = [run_unit(UnitSpec.model_validate(spec)) for spec in planned["units"]]
+    joined = [run_unit(UnitSpec.model_validate(spec)) for spec in planned["joins"]]
+    record_results(job_id, [*results, *joined])
+    job = get_job(job_id)
+    assert job.State == "Failed" and job.Message and "missing" not in job.Message  # the piece's own reason
+    assert not any(isinstance(r, UnitResult) and r.ok for r in joined)
+    s3 = boto3.client("s3")
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/broken")
+    assert "Contents" not in s3.list_objects_v2(Bucket=work, Prefix=WORK_PREFIX)
