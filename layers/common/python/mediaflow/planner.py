@@ -88,7 +88,7 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
         params=params.model_dump(mode="json", exclude_none=True), duration=info.duration,
         parts=parts, watermarks=marks, images=images,
     )
-    if isinstance(params, TranscodeParams) and split.wants_split(params, info, marks):
+    if isinstance(params, TranscodeParams) and split.wants_split(params, info):
         work_bucket = os.environ.get("OUTPUT_BUCKET") or bucket
         return split.plan_split(unit, local, info, inputs.workdir, work_bucket) or [unit]
     return [unit]

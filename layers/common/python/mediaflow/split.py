@@ -42,7 +42,7 @@ def split_seconds() -> float:
     return float(os.environ.get("SPLIT_SECONDS") or DEFAULT_SPLIT_SECONDS)
 
 
-def wants_split(params: TranscodeParams, info: MediaInfo, marks: list[dict[str, Any]]) -> bool:
+def wants_split(params: TranscodeParams, info: MediaInfo) -> bool:
     seconds = split_seconds()
     return (seconds > 0 and info.duration >= 2 * seconds and info.video is not None
             and params.video_codec is not None and params.Container.Format in JOINABLE
