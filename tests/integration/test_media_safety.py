@@ -16,7 +16,9 @@ import xmltodict
 
 from mediaflow import submit
 from mediaflow.jobs import get_execution, get_job
-from mediaflow.models import Job
+from mediaflow.exceptions import MediaError
+from mediaflow.models import Job, ObjectRef
+from mediaflow.planner import Inputs
 from mediaflow.queues import claim_next, ensure_queues
 from support import MP4_SD, LambdaContext, cos_event, import_handler
 
@@ -128,6 +130,19 @@ def test_empty_broken_and_non_media_inputs_fail_with_the_reason(run, sample_vide
         assert (job.State, job.Code, run.units[job.JobId]) == ("Failed", "InvalidMedia", 0), key
         assert message in job.Message, job.Message
     assert output_keys() == []
+
+
+def test_every_job_on_a_broken_input_gets_its_reason(run, tmp_path) -> None:
+    """A workflow's nodes share one Plan: the second node reading a broken input gets the same
+    reason as the first, not an error from the step's own download folder."""
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="in/shared.mp4", Body=b"not a video at all")
+    inputs, source = Inputs(tmp_path), ObjectRef(bucket=BUCKET, key="in/shared.mp4")
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(MediaError) as failure:
+            inputs.get(source)
+        reasons.append(str(failure.value))
+    assert len(set(reasons)) == 1 and "Invalid data" in reasons[0], reasons
 
 
 # ------------------------------------------------------------------ queue limits

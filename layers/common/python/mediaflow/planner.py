@@ -38,9 +38,15 @@ class Inputs:
         if where not in self.seen:
             folder = self.workdir / f"input-{len(self.seen)}"
             folder.mkdir()
-            local = storage.download(source.bucket, source.key, folder)
-            self.seen[where] = (local, probe_input(str(local), timeout=PROBE_TIMEOUT), local.stat().st_size)
-        return self.seen[where]
+            try:
+                local = storage.download(source.bucket, source.key, folder)
+                self.seen[where] = (local, probe_input(str(local), timeout=PROBE_TIMEOUT), local.stat().st_size)
+            except Exception as error:  # a broken input fails every job reading it with the same reason
+                self.seen[where] = error
+        found = self.seen[where]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
 
 def _extension(params: Any) -> str:
