@@ -5,10 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FFMPEG := layers/ffmpeg/bin/ffmpeg
 FONTS := layers/ffmpeg/fonts/DejaVuSans.ttf
+SYSTEM := $(VENV)/.system-packages
+# Debian packages: LibreOffice turns office documents into PDF (on AWS the converter image installs the
+# same ones); espeak-ng speaks the sentences the speech tests recognise.
+DEBIAN_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui espeak-ng
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 INPUT ?=
 COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch bench-transcode bench-split up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch bench-transcode bench-split bench-features up clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +27,12 @@ $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 $(FFMPEG) $(FONTS) &: $(STAMP)
 	$(MAKE) -C layers/ffmpeg local PYTHON=$(abspath $(BIN)/python)
 
-install: $(STAMP) $(FFMPEG) $(FONTS)
+$(SYSTEM): $(STAMP)
+	command -v soffice >/dev/null && command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); }
+	touch $@
+
+install: $(STAMP) $(FFMPEG) $(FONTS) $(SYSTEM)
 
 run: install
 	$(BIN)/mediaflow demo $(if $(INPUT),--input "$(INPUT)")
@@ -62,6 +72,10 @@ bench-transcode: install
 # Split-parallel speedup: cut, W concurrent piece encodes, join, on this machine's cores (bench/README.md).
 bench-split: install
 	$(BIN)/python bench/split.py $(if $(INPUT),--input "$(INPUT)")
+
+# Speech recognised (audio s / wall s) and pages rendered per second, against one plain pass (bench/README.md).
+bench-features: install
+	$(BIN)/python bench/features.py
 
 clean:
 	rm -rf .mediaflow .pytest_cache $(FFMPEG)

@@ -191,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         if args.input:
             try:
-                video = check_demo_input(args.input)
+                video, kind = check_demo_input(args.input)
             except MediaflowError as error:
                 parser.error(error.message)
+            if kind != "video":
+                parser.error(f"{args.input} is not a video: this bench measures the rendition workflow")
         else:
             print(f"generating a {args.seconds} s 1280x720 test pattern ...", file=sys.stderr, flush=True)
             video = sample_video(FFMPEG, work / "sample.mp4", seconds=args.seconds)

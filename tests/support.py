@@ -27,6 +27,35 @@ def make_video(path: Path, *, seconds: float = 4, size: str = "1280x720", rate: 
     return path
 
 
+# espeak-ng's default en-us voice is hard for pocketsphinx (word error rates of 50-80 %); its "f2"
+# variant is recognised well.
+SPEECH_VOICE = "en-us+f2"
+SPOKEN = ["The meeting starts at ten in the morning.", "Please bring your notes and a pen.",
+          "We will talk about the new project."]  # sentences it recognises with few errors
+
+
+def speak(path: Path, sentences: list[str], *, pause_ms: int = 1500, rate: int = 140) -> Path:
+    """`sentences` spoken by espeak-ng (US English), `pause_ms` of silence between them, as a wav."""
+    pause = f'<break time="{pause_ms}ms"/>'
+    ssml = "<speak>" + pause.join(sentences) + "</speak>"
+    subprocess.run(["espeak-ng", "-m", "-v", SPEECH_VOICE, "-s", str(rate), "-w", str(path), ssml], check=True, timeout=60)
+    return path
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance over the reference's length (case and punctuation ignored)."""
+    def words(text: str) -> list[str]:
+        return "".join(c if c.isalnum() or c.isspace() or c == "'" else " " for c in text.lower()).split()
+
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, start=1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(hyp, start=1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
+    return row[-1] / max(1, len(ref))
+
+
 def load_event(name: str) -> dict:
     """One sample event from events/ (the same files `sam local invoke -e` takes)."""
     return json.loads((EVENTS / f"{name}.json").read_text())

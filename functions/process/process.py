@@ -1,4 +1,5 @@
-"""Processor: claim tickets from the media FIFO queue -> start the next jobs in queue order."""
+"""Processor: claim tickets from the feature FIFO queues (media, speech, doc) -> start the next jobs in
+queue order. A ticket that leaves work for later goes back to the SQS queue it came from."""
 
 import time
 from functools import partial
@@ -9,9 +10,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from mediaflow.config import setting
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 from mediaflow.processor import Ticket, start_next
+from mediaflow.queues import TICKET_QUEUE_SETTINGS
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
-MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
+# SQS queue name (the last part of both its ARN and its URL) -> URL
+TICKET_QUEUES = {url.rsplit("/", 1)[-1]: url for url in map(setting, TICKET_QUEUE_SETTINGS.values())}
 SPARE_SECONDS = 10  # stop starting jobs this long before the timeout: enough to hand on a ticket
 # Tickets of other queues (message groups) go on when one fails; its own group stops, keeping order.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -19,7 +22,7 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 def start(record: SQSRecord, deadline: float) -> list[str]:
     started = start_next(Ticket.model_validate_json(record.body), state_machine_arn=STATE_MACHINE_ARN,
-                         queue_url=MEDIA_QUEUE_URL, deadline=deadline)
+                         queue_url=TICKET_QUEUES[record.event_source_arn.rsplit(":", 1)[-1]], deadline=deadline)
     metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=len(started))
     return started
 

@@ -3,7 +3,6 @@ run, every job ends exactly once (outputs, callbacks and Step Functions executio
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,7 +38,7 @@ def test_fifty_jobs_paused_midway_and_resumed_each_end_exactly_once(local_stack,
                           "Output": {"Bucket": bucket, "Object": "out/${Jobid}-${Number}.jpg"}}}
 
     def create(_: int) -> str:
-        return submit.create_media_jobs(bucket, body, output_bucket=bucket, media_queue_url=media_queue_url)[0].JobId
+        return submit.create_jobs(bucket, body, output_bucket=bucket, queue_url=media_queue_url)[0].JobId
 
     try:
         set_queue("Active")

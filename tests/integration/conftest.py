@@ -30,7 +30,8 @@ def _clients(service: str) -> object:
 @pytest.fixture
 def stack_parameters() -> dict[str, str]:
     """Template parameters of the `stack` fixture; a test module overrides this fixture to change them."""
-    return {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1", "NotifyMaxReceiveCount": "3"}
+    return {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1", "NotifyMaxReceiveCount": "3",
+            "TranscribeLanguages": "false"}
 
 
 @pytest.fixture
@@ -80,7 +81,8 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
 
 @pytest.fixture
 def handler_env() -> dict[str, str]:
-    return {k: os.environ[k] for k in ("TABLE_NAME", "OUTPUT_BUCKET", "MEDIA_QUEUE_URL", "NOTIFY_QUEUE_URL",
+    return {k: os.environ[k] for k in ("TABLE_NAME", "OUTPUT_BUCKET", "MEDIA_QUEUE_URL", "SPEECH_QUEUE_URL",
+                                       "DOC_QUEUE_URL", "NOTIFY_QUEUE_URL",
                                        "NOTIFY_DLQ_URL", "STATE_MACHINE_ARN", "CALLBACK_RETRY_SECONDS",
                                        "CALLBACK_TIMEOUT_SECONDS", "ALLOW_LOOPBACK_CALLBACKS")}
 

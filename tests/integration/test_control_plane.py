@@ -43,8 +43,8 @@ def transcode_op(level: int = 0, **extra: Any) -> dict[str, Any]:
 
 
 def create(body: dict[str, Any]) -> list:
-    return submit.create_media_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
-                                    media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    return submit.create_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
+                                    queue_url=os.environ["MEDIA_QUEUE_URL"])
 
 
 def test_each_operation_is_a_job_queued_by_its_priority(bucket) -> None:
@@ -112,13 +112,13 @@ def test_jobs_are_listed_newest_first_in_pages_with_filters(bucket) -> None:
     made = [j.JobId for _ in range(3) for j in create(jobs_request(transcode_op(), transcode_op()))]
     seen, token = [], None
     while True:
-        page = list_jobs(BUCKET, tag="Transcode", size=4, next_token=token)
+        page = list_jobs(BUCKET, tags=("Transcode",), size=4, next_token=token)
         seen += [j.JobId for j in page.items]
         token = page.next_token
         if not token:
             break
     assert sorted(seen) == sorted(made) and len(seen) == 6
-    assert list_jobs(BUCKET, tag="Snapshot").items == []
+    assert list_jobs(BUCKET, tags=("Snapshot",)).items == []
     assert list_jobs(BUCKET, states={"Success"}).items == []
 
 

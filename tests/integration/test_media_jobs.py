@@ -50,7 +50,7 @@ def bucket(stack, long_video) -> str:
 
 def create(tag: str, operation: dict[str, Any]) -> str:
     body = {"Tag": tag, "Input": {"Object": "in/long.mp4"}, "Operation": operation}
-    jobs = submit.create_media_jobs(BUCKET, body, output_bucket=BUCKET, media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    jobs = submit.create_jobs(BUCKET, body, output_bucket=BUCKET, queue_url=os.environ["MEDIA_QUEUE_URL"])
     return jobs[0].JobId
 
 

@@ -40,8 +40,8 @@ class Run:
     def job(self, key: str, body: bytes, operation: dict | None = None, tag: str = "Transcode") -> Job:
         boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
         request = {"Tag": tag, "Input": {"Object": key}, "Operation": operation or TRANSCODE}
-        job = submit.create_media_jobs(BUCKET, request, output_bucket=os.environ["OUTPUT_BUCKET"],
-                                       media_queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
+        job = submit.create_jobs(BUCKET, request, output_bucket=os.environ["OUTPUT_BUCKET"],
+                                       queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
         assert [e.id for e in claim_next(job.QueueId)] == [job.execution_id]
         plan = self.plan.handler({"execution_id": job.execution_id, "stage": 0}, LambdaContext())
         self.units[job.JobId] = len(plan["units"]) + len(plan["joins"])

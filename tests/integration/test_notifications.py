@@ -99,8 +99,8 @@ def end_job(callback: str | None = None, **extra: Any) -> str:
             "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "out/${Jobid}.mp4"}}, **extra}
     if callback:
         body["CallBack"] = callback
-    job = submit.create_media_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
-                                   media_queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
+    job = submit.create_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
+                                   queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
     start_next(Ticket(queue_id=job.QueueId), state_machine_arn=os.environ["STATE_MACHINE_ARN"],
                queue_url=os.environ["MEDIA_QUEUE_URL"])
     finish(job.JobId, results=[UnitResult(job_id=job.JobId, kind="transcode", ok=True)],

@@ -23,7 +23,7 @@ from mediaflow.finish import finish
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.models import Execution, UnitResult
 from mediaflow.processor import Ticket, start_next
-from mediaflow.queues import claim_next, ensure_queues, figures, update_queue, waiting
+from mediaflow.queues import TICKET_QUEUE_SETTINGS, claim_next, ensure_queues, figures, update_queue, waiting
 from support import LambdaContext, import_handler, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -57,8 +57,8 @@ def submit_mixed(seed: int) -> list[list[tuple[str, int]]]:
         for level in mine:
             body = {"Tag": "Transcode", "Input": {"Object": "in/clip.mp4"},
                     "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "out/${Jobid}.mp4"}, "JobLevel": str(level)}}
-            job = submit.create_media_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
-                                           media_queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
+            job = submit.create_jobs(BUCKET, body, output_bucket=os.environ["OUTPUT_BUCKET"],
+                                           queue_url=os.environ["MEDIA_QUEUE_URL"])[0]
             made.append((job.JobId, level))
         return made
 
@@ -70,7 +70,7 @@ def submit_mixed(seed: int) -> list[list[tuple[str, int]]]:
 def processor_handler(state_machine_arn: str) -> Any:
     """The Processor handler, imported once per stack (it reads its settings at import)."""
     return import_handler("process", {"TABLE_NAME": os.environ["TABLE_NAME"], "STATE_MACHINE_ARN": state_machine_arn,
-                                      "MEDIA_QUEUE_URL": os.environ["MEDIA_QUEUE_URL"]})
+                                      **{name: os.environ[name] for name in TICKET_QUEUE_SETTINGS.values()}})
 
 
 def run_processors(queue_id: str, claimers: int = 3) -> None:

@@ -9,6 +9,7 @@ is released once (guarded by a flag on the execution record).
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from typing import Any
 
@@ -16,11 +17,13 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from . import ids, mps, store
+from .doc_jobs import doc_result
 from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
 from .models import FINAL_STATES, Execution, Job, UnitResult
 from .notify.outbox import Event, publish
-from .queues import done_keys, exec_key, release_slot, send_ticket
+from .split import WORK_PREFIX, remove_prefix
+from .queues import done_keys, exec_key, release_slot, send_ticket, tickets_url
 from .times import now
 from .xml import jobs_detail, workflow_execution
 
@@ -41,8 +44,8 @@ class StepError(BaseModel):
         return code_for(self.Error), self.Cause or self.Error
 
 
-# Units whose outputs are intermediate objects of a split transcode, not the job's results.
-INTERMEDIATE_KINDS = ("piece", "audio")
+# Units whose outputs are intermediate objects (of a split transcode, of a speech job), not the job's results.
+INTERMEDIATE_KINDS = ("piece", "audio", "speech")
 
 
 def _media_result(results: list[UnitResult], region: str | None) -> dict[str, Any] | None:
@@ -72,6 +75,11 @@ def _apply_results(job: Job, results: list[UnitResult], ended: Any) -> None:
         job.State, job.Code, job.Message, job.Progress = "Success", "Success", "", 100
         job.Operation.MediaResult = _media_result(results, job.Operation.Output.Region)
         job.Operation.MediaInfo = next((r.media_info for r in results if r.media_info), None)
+        parts = [r.result for r in sorted(results, key=lambda r: r.index) if r.result is not None]
+        if job.Tag == "SpeechRecognition":
+            job.Operation.SpeechRecognitionResult = parts[0] if parts else None
+        elif job.Tag == "DocProcess" and job.Operation.DocProcess:
+            job.Operation.DocProcessResult = doc_result(parts, job.Operation.DocProcess.extension)
     job.EndTime = ended
 
 
@@ -126,7 +134,7 @@ def _release_once(execution: Execution, media_queue_url: str) -> None:
             return
         raise
     release_slot(execution.queue_id)
-    send_ticket(media_queue_url, execution.queue_id)
+    send_ticket(media_queue_url if execution.feature == "media" else tickets_url(execution.feature), execution.queue_id)
 
 
 def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, Any]:
@@ -158,6 +166,8 @@ def finish(
     media_queue_url: str,
 ) -> dict[str, Any]:
     execution = get_execution(execution_id)
+    if os.environ.get("OUTPUT_BUCKET"):  # gone before the outcome shows: what units left (a converted document, ...)
+        remove_prefix(os.environ["OUTPUT_BUCKET"], f"{WORK_PREFIX}/{execution_id}/")
     ended = now()
     by_job: dict[str, list[UnitResult]] = defaultdict(list)
     for result in results or []:

@@ -16,14 +16,15 @@ from .models import Queue
 _EPSILON = 1e-9  # 10 s in pieces of 5 s is 2 pieces, whatever the float division rounds to
 
 
-def check_input(queue: Queue, size: int, info: MediaInfo) -> None:
-    """LimitExceededError if an input of `size` bytes described by `info` is over the queue's limits."""
+def check_input(queue: Queue, size: int, info: MediaInfo | None) -> None:
+    """LimitExceededError if an input of `size` bytes described by `info` (none for a document) is over
+    the queue's limits."""
     if queue.MaxInputSize and size > queue.MaxInputSize:
         value, limit = _bytes(size), _bytes(queue.MaxInputSize)
         if value == limit:  # rounded alike: the exact numbers say which is larger
             value, limit = f"{size} bytes", f"{queue.MaxInputSize} bytes"
         raise LimitExceededError(f"the input is {value}, more than queue {queue.QueueId} allows (MaxInputSize {limit})")
-    if queue.MaxInputDuration and info.duration > queue.MaxInputDuration:
+    if queue.MaxInputDuration and info is not None and info.duration > queue.MaxInputDuration:
         raise LimitExceededError(f"the input lasts {_seconds(info.duration)}, more than queue {queue.QueueId} "
                                  f"allows (MaxInputDuration {_seconds(queue.MaxInputDuration)})")
 

@@ -5,6 +5,7 @@ import re
 import uuid
 
 JOB, RUN, WORKFLOW, QUEUE, TEMPLATE = "j", "i", "w", "p", "t"
+SPEECH_JOB, DOC_JOB = "s", "d"  # the job ids of the speech and document queues
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 

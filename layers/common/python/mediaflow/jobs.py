@@ -76,7 +76,7 @@ def describe_jobs(bucket: str, job_ids: list[str]) -> tuple[list[Job], list[str]
     return found, missing
 
 
-def list_jobs(bucket: str, *, tag: str | None = None, queue_id: str | None = None, workflow_id: str | None = None,
+def list_jobs(bucket: str, *, tags: tuple[str, ...] = (), queue_id: str | None = None, workflow_id: str | None = None,
               input_object: str | None = None, states: set[str] | None = None, start: datetime | None = None,
               end: datetime | None = None, newest_first: bool = True, size: int = 10,
               next_token: str | None = None) -> store.Page[Job]:
@@ -85,7 +85,7 @@ def list_jobs(bucket: str, *, tag: str | None = None, queue_id: str | None = Non
     high = created_key(end, "~") if end else "~"
 
     def keep(job: Job) -> bool:
-        return ((not tag or job.Tag == tag) and (not queue_id or job.QueueId == queue_id)
+        return ((not tags or job.Tag in tags) and (not queue_id or job.QueueId == queue_id)
                 and (not workflow_id or (job.Workflow is not None and job.Workflow.WorkflowId == workflow_id))
                 and (not input_object or job.Input.Object == input_object) and (not states or job.State in states))
 

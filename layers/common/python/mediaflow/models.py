@@ -13,8 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .media.params import AnimationParams, ConcatParams, SegmentParams, SnapshotParams, TranscodeParams
 from .media.watermark import WatermarkParams
+from .docs.params import DocParams
+from .speech.params import SpeechParams
 
 JobState = Literal["Submitted", "Running", "Success", "Failed", "Pause", "Cancel"]
+Feature = Literal["media", "speech", "doc"]  # the feature queues of a bucket
 FINAL_STATES = ("Success", "Failed", "Cancel")
 
 
@@ -93,11 +96,15 @@ class Operation(Model):
     ConcatTemplate: ConcatParams | None = None
     Watermark: list[WatermarkParams] = Field(default_factory=list)  # on a Transcode, at most 3
     WatermarkTemplateId: list[str] = Field(default_factory=list)
+    SpeechRecognition: SpeechParams | None = None
+    DocProcess: DocParams | None = None
     Output: OutputSpec
     UserData: str | None = Field(None, max_length=1024, pattern=r"^[\x20-\x7e]*$")
     JobLevel: int = Field(0, ge=0, le=2)
     MediaInfo: dict[str, Any] | None = None
     MediaResult: dict[str, Any] | None = None
+    SpeechRecognitionResult: dict[str, Any] | None = None
+    DocProcessResult: dict[str, Any] | None = None
 
 
 class WorkflowRef(Model):
@@ -136,6 +143,7 @@ class Execution(Model):
 
     id: str
     queue_id: str
+    feature: Feature = "media"  # which SQS queue carries its queue's tickets
     bucket: str
     priority: int = 0
     seq: int = 0
@@ -157,14 +165,14 @@ class Execution(Model):
 
 
 # ------------------------------------------------------------------ queues
-_NotifyConfig = NotifyConfig  # the field below shares the type's name
+_NotifyConfig, _Feature = NotifyConfig, Feature  # fields below share the types' names
 
 
 class Queue(Model):
     QueueId: str
     Name: str
     BucketId: str
-    Feature: Literal["media", "speech", "doc"]
+    Feature: _Feature
     State: Literal["Active", "Paused"] = "Active"
     MaxSize: int = 10000
     MaxConcurrent: int = 10
@@ -189,13 +197,17 @@ class UnitSpec(Model):
 
     execution_id: str
     job_id: str
-    kind: Literal["transcode", "snapshot", "animation", "segment", "concat", "mediainfo", "piece", "audio", "join"]
+    kind: Literal["transcode", "snapshot", "animation", "segment", "concat", "mediainfo", "piece", "audio", "join",
+                  "speech", "speech_join", "doc"]
     index: int = 0
     input: ObjectRef
     parts: list[ObjectRef] = Field(default_factory=list)  # concat: every input in order; join: the pieces
     watermarks: list[dict[str, Any]] = Field(default_factory=list)  # a transcode's, as WatermarkParams dump them
     images: list[ObjectRef | None] = Field(default_factory=list)  # per watermark: its image, if it has one
     audio: ObjectRef | None = None  # join: the encoded audio track
+    offsets: list[float] = Field(default_factory=list)  # speech join: where each chunk (in `parts`) starts
+    pages: list[tuple[int, int]] = Field(default_factory=list)  # doc: (${Number}, page) of each page to render
+    sheets: int = 0  # doc: a spreadsheet's sheet count (page n is sheet n), 0 for other documents
     output: ObjectRef  # for snapshots, `key` holds ${Number} for the image index
     sprite_output: ObjectRef | None = None  # sprite sheets of a snapshot unit, `key` with ${Number}
     params: dict[str, Any]
@@ -220,3 +232,4 @@ class UnitResult(Model):
     message: str = ""
     outputs: list[OutputObject] = Field(default_factory=list)
     media_info: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None  # a speech join's SpeechRecognitionResult, a doc unit's pages

@@ -8,13 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import naming, split, storage
+from . import doc_jobs, naming, speech_jobs, split, storage
 from .exceptions import MediaError, MediaflowError
 from .guardrails import check_input, check_outputs, expected_outputs
 from .jobs import get_execution, get_job, jobs_of, start_job, update_execution, update_job
 from .media import MediaInfo, SnapshotParams, TranscodeParams
 from .media.params import ConcatParams, SegmentParams, concat_order
 from .media.probe import probe_input
+from .speech import SpeechParams
 from .models import FINAL_STATES, Execution, Job, ObjectRef, Queue, UnitSpec
 from .queues import get_queue
 from .tasks import import_input
@@ -22,31 +23,45 @@ from .templates import NUMBERED_TAGS, operation_params
 from .times import now
 
 PROBE_TIMEOUT = 60
+JOIN_KINDS = ("join", "speech_join")  # run after the units of their stage, from what those wrote
 KINDS = {"Transcode": "transcode", "Snapshot": "snapshot", "Animation": "animation", "Segment": "segment",
-         "Concat": "concat", "MediaInfo": "mediainfo"}
+         "Concat": "concat", "MediaInfo": "mediainfo", "SpeechRecognition": "speech", "DocProcess": "doc"}
 
 
 class Inputs:
-    """The inputs of one Plan step, each downloaded and probed once, kept for the step's duration
-    (a long transcode is cut from the local copy)."""
+    """The inputs of one Plan step, each downloaded (and media probed) once, kept for the step's
+    duration (a long transcode is cut from the local copy). A broken input fails every job reading it
+    with the same reason."""
 
     def __init__(self, workdir: Path):
-        self.workdir, self.seen = workdir, {}
+        self.workdir, self.files, self.probes = workdir, {}, {}
+
+    def fetch(self, source: ObjectRef) -> Path:
+        where = (source.bucket, source.key)
+        if where not in self.files:
+            folder = self.workdir / f"input-{len(self.files)}"
+            folder.mkdir()
+            try:
+                self.files[where] = storage.download(source.bucket, source.key, folder)
+            except Exception as error:
+                self.files[where] = error
+        return _found(self.files[where])
 
     def get(self, source: ObjectRef) -> tuple[Path, MediaInfo, int]:
         where = (source.bucket, source.key)
-        if where not in self.seen:
-            folder = self.workdir / f"input-{len(self.seen)}"
-            folder.mkdir()
+        if where not in self.probes:
             try:
-                local = storage.download(source.bucket, source.key, folder)
-                self.seen[where] = (local, probe_input(str(local), timeout=PROBE_TIMEOUT), local.stat().st_size)
-            except Exception as error:  # a broken input fails every job reading it with the same reason
-                self.seen[where] = error
-        found = self.seen[where]
-        if isinstance(found, Exception):
-            raise found
-        return found
+                local = self.fetch(source)
+                self.probes[where] = (local, probe_input(str(local), timeout=PROBE_TIMEOUT), local.stat().st_size)
+            except Exception as error:
+                self.probes[where] = error
+        return _found(self.probes[where])
+
+
+def _found(value: Any) -> Any:
+    if isinstance(value, Exception):
+        raise value
+    return value
 
 
 def _extension(params: Any) -> str:
@@ -56,6 +71,8 @@ def _extension(params: Any) -> str:
         return "m3u8" if params.Format == "hls" else params.Format
     if isinstance(params, ConcatParams):
         return params.as_transcode().extension
+    if isinstance(params, SpeechParams):
+        return params.OutputFileType
     return getattr(params, "extension", "")
 
 
@@ -64,6 +81,8 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
     A long transcode is cut here into pieces, and comes back as piece units, an audio unit and a join."""
     operation = job.Operation
     params = operation_params(job.Tag, operation)
+    if job.Tag == "DocProcess":
+        return _doc_units(job, execution, source, inputs, queue)
     local, info, size = inputs.get(source)
     check_input(queue, size, info)
     if job.Tag != "MediaInfo" and info.duration <= 0:
@@ -94,10 +113,28 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
         params=params.model_dump(mode="json", exclude_none=True), duration=info.duration,
         parts=parts, watermarks=marks, images=images,
     )
+    work_bucket = os.environ.get("OUTPUT_BUCKET") or bucket
+    if isinstance(params, SpeechParams):
+        return speech_jobs.plan_speech(unit, local, info, inputs.workdir, work_bucket)
     if isinstance(params, TranscodeParams) and split.wants_split(params, info):
-        work_bucket = os.environ.get("OUTPUT_BUCKET") or bucket
         return split.plan_split(unit, local, info, inputs.workdir, work_bucket) or [unit]
     return [unit]
+
+
+def _doc_units(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs, queue: Queue) -> list[UnitSpec]:
+    """A document job's page units: the document is not media, so it is fetched but never probed."""
+    operation = job.Operation
+    local = inputs.fetch(source)
+    check_input(queue, local.stat().st_size, None)
+    params = operation_params(job.Tag, operation)
+    key = naming.expand(operation.Output.Object, input_key=job.Input.Object, run_id=execution.id, job_id=job.JobId,
+                        ext=_extension(params))
+    unit = UnitSpec(execution_id=execution.id, job_id=job.JobId, kind="doc", input=source,
+                    output=ObjectRef(bucket=operation.Output.Bucket or "", key=key),
+                    params=params.model_dump(mode="json", exclude_none=True), duration=0)
+    units = doc_jobs.plan_doc(unit, source, local, inputs.workdir, os.environ.get("OUTPUT_BUCKET") or unit.output.bucket)
+    check_outputs(queue, sum(doc_jobs.expected_outputs(u) for u in units))
+    return units
 
 
 def source_of(job: Job) -> ObjectRef | str:
@@ -160,5 +197,5 @@ def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
 
     update_execution(execution_id, planned)
     next_stage = stage + 1 if stage + 1 < execution.stages else -1
-    return {"units": [u.model_dump(mode="json") for u in units if u.kind != "join"],
-            "joins": [u.model_dump(mode="json") for u in units if u.kind == "join"], "next_stage": next_stage}
+    return {"units": [u.model_dump(mode="json") for u in units if u.kind not in JOIN_KINDS],
+            "joins": [u.model_dump(mode="json") for u in units if u.kind in JOIN_KINDS], "next_stage": next_stage}

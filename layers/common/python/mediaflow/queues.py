@@ -15,19 +15,21 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError, field_validator
 
-from . import aws, ids, store
+from . import aws, config, ids, store
 from .exceptions import InvalidInputError, NotFoundError
-from .models import Execution, Model, NotifyConfig, Queue
+from .models import Execution, Feature, Model, NotifyConfig, Queue
 from .notify.signing import new_secret
 from .times import now
 
-Feature = Literal["media", "speech", "doc"]
 QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     # feature: (queue name shown to users, category)
     "media": ("queue-1", "Transcoding"),
     "speech": ("queue-speech-1", "SpeechRecognition"),
     "doc": ("queue-doc-process-1", "DocProcess"),
 }
+# the environment variable holding each feature's SQS FIFO queue of claim tickets
+TICKET_QUEUE_SETTINGS: dict[Feature, str] = {"media": "MEDIA_QUEUE_URL", "speech": "SPEECH_QUEUE_URL",
+                                             "doc": "DOC_QUEUE_URL"}
 WAITING = "WAITING"
 STARTING = "STARTING"  # claimed, its Step Functions execution not yet known to be started
 DONE = "DONE"
@@ -136,6 +138,10 @@ def enqueue(execution: Execution, **listing: str) -> bool:
     return store.put_new(
         *exec_key(execution.id), execution, state=execution.state, **backlog_keys(execution), **listing
     )
+
+
+def tickets_url(feature: Feature) -> str:
+    return config.setting(TICKET_QUEUE_SETTINGS[feature])
 
 
 def send_ticket(queue_url: str, queue_id: str) -> None:

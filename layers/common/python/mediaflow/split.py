@@ -20,7 +20,7 @@ from typing import Any
 
 from . import aws, storage
 from .exceptions import MediaError, MediaflowError
-from .media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg, transcode_args
+from .media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg
 from .media.params import CONTAINERS
 from .models import ObjectRef, UnitSpec
 
@@ -74,7 +74,7 @@ def cut(source: Path, workdir: Path, times: list[float], with_audio: bool) -> tu
     return pieces, audio if with_audio else None
 
 
-def _work_key(execution_id: str, job_id: str, name: str) -> str:
+def work_key(execution_id: str, job_id: str, name: str) -> str:
     return f"{WORK_PREFIX}/{execution_id}/{job_id}/{name}"
 
 
@@ -104,7 +104,7 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
         return None
 
     def work(name: str) -> ObjectRef:
-        return ObjectRef(bucket=work_bucket, key=_work_key(unit.execution_id, unit.job_id, name))
+        return ObjectRef(bucket=work_bucket, key=work_key(unit.execution_id, unit.job_id, name))
 
     video_only = params.model_copy(deep=True)
     video_only.Container.Format, video_only.Audio.Remove = PIECE_FORMAT, True
@@ -161,12 +161,13 @@ def join(unit: UnitSpec, first: Path, workdir: Path) -> tuple[Path, dict[str, An
 
 
 def remove_work(unit: UnitSpec) -> None:
-    """Delete a job's intermediate objects (cut pieces, encoded pieces, audio)."""
-    bucket = unit.parts[0].bucket if unit.parts else None
-    if bucket is None:
-        return
+    """Delete a job's intermediate objects (cut pieces, encoded pieces, audio; a speech job's chunks)."""
+    if unit.parts:
+        remove_prefix(unit.parts[0].bucket, work_key(unit.execution_id, unit.job_id, ""))
+
+
+def remove_prefix(bucket: str, prefix: str) -> None:
     s3 = aws.client("s3")
-    prefix = _work_key(unit.execution_id, unit.job_id, "")
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:

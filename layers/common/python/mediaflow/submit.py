@@ -1,5 +1,6 @@
-"""Jobs submitted through the API (CreateMediaJobs): validated as a whole, then one queued execution
-per operation, so that each job has its own priority and can be cancelled on its own."""
+"""Jobs submitted through the API (CreateMediaJobs, and its speech and document twins): validated as a
+whole, then one queued execution per operation, so that each job has its own priority and can be
+cancelled on its own."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from pydantic import ValidationError, field_validator
 from . import aws, config, ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .jobs import get_job, job_key, put_job
-from .models import FINAL_STATES, Execution, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
+from .models import FINAL_STATES, Execution, Feature, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
-from .templates import JOB_TAGS, build_operation
+from .templates import FEATURE_TAGS, build_operation
 from .times import now
 
 
 MAX_OPERATIONS = 6
 MAX_CANCEL = 10
+JOB_ID_PREFIX: dict[Feature, str] = {"media": ids.JOB, "speech": ids.SPEECH_JOB, "doc": ids.DOC_JOB}
 
 
 class RequestInput(Model):
@@ -52,14 +54,14 @@ class JobsRequest(Model):
         return None if value == "" else value
 
 
-def parse_jobs_request(request: dict[str, Any]) -> JobsRequest:
+def parse_jobs_request(request: dict[str, Any], tags: tuple[str, ...]) -> JobsRequest:
     try:
         parsed = JobsRequest.model_validate(request)
     except ValidationError as error:
         first = error.errors()[0]
         raise InvalidInputError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from error
-    if parsed.Tag not in JOB_TAGS:
-        raise InvalidInputError(f"Tag: {parsed.Tag!r} is not supported (supported: {', '.join(JOB_TAGS)})")
+    if parsed.Tag not in tags:
+        raise InvalidInputError(f"Tag: {parsed.Tag!r} is not supported here (supported: {', '.join(tags)})")
     if not 1 <= len(parsed.Operation) <= MAX_OPERATIONS:
         raise InvalidInputError(f"Operation: between 1 and {MAX_OPERATIONS} operations, not {len(parsed.Operation)}")
     if not parsed.Input.Object:
@@ -93,14 +95,15 @@ def _check_object(bucket: str, key: str) -> None:
         raise InvalidInputError(f"Input.Object: {key} does not exist in bucket {bucket}") from error
 
 
-def create_media_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, media_queue_url: str) -> list[Job]:
-    """Validate every operation, then create and queue one job per operation. Nothing is written
-    unless the whole request is valid."""
-    request = parse_jobs_request(body)
+def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_url: str,
+                feature: Feature = "media") -> list[Job]:
+    """Validate every operation, then create and queue one job per operation on the bucket's queue of
+    `feature` (whose tickets go to `queue_url`). Nothing is written unless the whole request is valid."""
+    request = parse_jobs_request(body, FEATURE_TAGS[feature])
     region = config.region()
-    media_queue_id = ids.stable_id(ids.QUEUE, bucket, "media")
-    if request.QueueId and request.QueueId != media_queue_id:
-        raise InvalidInputError(f"QueueId: {request.QueueId} is not the media queue of bucket {bucket}")
+    queue_id = ids.stable_id(ids.QUEUE, bucket, feature)
+    if request.QueueId and request.QueueId != queue_id:
+        raise InvalidInputError(f"QueueId: {request.QueueId} is not the {feature} queue of bucket {bucket}")
     operations: list[Operation] = []
     for index, spec in enumerate(request.Operation):
         where = f"Operation[{index}]" if len(request.Operation) > 1 else "Operation"
@@ -110,21 +113,21 @@ def create_media_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, 
             raise InvalidInputError(f"{where}: {error.message}") from error
         operations.append(operation)
     _check_object(bucket, request.Input.Object)
-    queue = ensure_queues(bucket)["media"]
+    queue = ensure_queues(bucket)[feature]
     notify = callback_rule(request, queue)
     created = now()
     jobs = []
     for operation in operations:
-        job_id = ids.new_id(ids.JOB)
+        job_id = ids.new_id(JOB_ID_PREFIX[feature])
         job = Job(JobId=job_id, Tag=request.Tag, State="Pause" if queue.State == "Paused" else "Submitted",
                   CreationTime=created, QueueId=queue.QueueId,
                   Input=JobInput(BucketId=bucket, Object=request.Input.Object, Region=region),
                   Operation=operation, execution_id=job_id, notify=notify)
         put_job(job)
-        enqueue(Execution(id=job_id, queue_id=queue.QueueId, bucket=bucket, priority=operation.JobLevel,
+        enqueue(Execution(id=job_id, queue_id=queue.QueueId, feature=feature, bucket=bucket, priority=operation.JobLevel,
                           job_ids=[job_id], created=created, object=request.Input.Object, notify=notify))
         jobs.append(job)
-    send_ticket(media_queue_url, queue.QueueId)
+    send_ticket(queue_url, queue.QueueId)
     return jobs
 
 

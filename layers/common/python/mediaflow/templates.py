@@ -16,8 +16,10 @@ from pydantic import BaseModel, ValidationError
 from . import ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .media.params import AnimationParams, ConcatParams, Params, SegmentParams, SnapshotParams, TranscodeParams
+from .docs.params import DocParams
 from .media.watermark import MAX_WATERMARKS, WatermarkParams
-from .models import Model, Operation
+from .models import Feature, Model, Operation
+from .speech.params import SpeechParams
 from .times import now
 
 
@@ -26,13 +28,18 @@ class MediaInfoParams(Params):
 
 
 # The template and job Tags this build runs, with the model of their parameters. Watermark is a
-# template Tag only (a Transcode job carries up to 3); Segment and MediaInfo are job Tags only.
+# template Tag only (a Transcode job carries up to 3); Segment, MediaInfo and DocProcess are job Tags only.
 PARAMS: dict[str, type[BaseModel]] = {"Transcode": TranscodeParams, "Snapshot": SnapshotParams, "Animation": AnimationParams,
                                       "Concat": ConcatParams, "Segment": SegmentParams, "MediaInfo": MediaInfoParams,
-                                      "Watermark": WatermarkParams}
+                                      "Watermark": WatermarkParams, "SpeechRecognition": SpeechParams,
+                                      "DocProcess": DocParams}
 NUMBERED_TAGS = ("Snapshot", "Segment")  # their Output.Object holds ${Number}
-JOB_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Segment", "MediaInfo")
-TEMPLATE_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Watermark")
+MEDIA_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Segment", "MediaInfo")
+# Each feature queue's job Tags (/jobs, /asr_jobs, /doc_jobs); a workflow node may be any of them.
+FEATURE_TAGS: dict[Feature, tuple[str, ...]] = {"media": MEDIA_TAGS, "speech": ("SpeechRecognition",),
+                                                "doc": ("DocProcess",)}
+JOB_TAGS = (*MEDIA_TAGS, "SpeechRecognition", "DocProcess")
+TEMPLATE_TAGS = ("Transcode", "Snapshot", "Animation", "Concat", "Watermark", "SpeechRecognition")
 # The element of a template body or an <Operation> holding the parameters (Concat's is ConcatTemplate);
 # Transcode and Animation templates hold theirs at the top level instead.
 FIELD = {"Concat": "ConcatTemplate"}
@@ -233,6 +240,9 @@ def build_operation(tag: str, spec: dict[str, Any], *, default_bucket: str, defa
     numbered = tag == "Segment" or (tag == "Snapshot" and operation.Snapshot and operation.Snapshot.wants_snapshots)
     if numbered and "${number}" not in operation.Output.Object.lower():
         raise InvalidInputError(f"Output.Object: a {tag}'s must contain ${{Number}}, which numbers its files")
+    if tag == "DocProcess" and operation.DocProcess and operation.DocProcess.extension != "pdf" \
+            and not {"${number}", "${page}"} & set(re.findall(r"\$\{\w+\}", operation.Output.Object.lower())):
+        raise InvalidInputError("Output.Object: a DocProcess's must contain ${Number} or ${Page}, which name each page's image")
     return operation
 
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import naming, split, storage
+from . import doc_jobs, naming, speech_jobs, split, storage
 from .exceptions import InvalidInputError, MediaError, MediaflowError
 from .jobs import update_job
 from .media import (
@@ -54,6 +54,7 @@ from .media import (
 from .media.watermark import WatermarkParams, image_input_args, overlay_graph
 from .media.params import CONTAINERS, HLS
 from .models import ObjectRef, OutputObject, UnitResult, UnitSpec
+from .planner import JOIN_KINDS
 
 # Generous per-unit ffmpeg limit below the Lambda timeout (900 s), so a stuck encode fails the job cleanly.
 FFMPEG_TIMEOUT = 840
@@ -130,6 +131,15 @@ def _join(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tu
     """A split transcode's pieces (the first one is `source`) and audio joined into its output."""
     target, info = split.join(unit, source, workdir)
     return [(target, unit.output)], info
+
+
+def _speech(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, None]:
+    return [(speech_jobs.recognise_chunk(unit, source, workdir), unit.output)], None
+
+
+def _speech_join(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
+    target, result = speech_jobs.join_chunks(unit, source, workdir)
+    return [(target, unit.output)], result
 
 
 def _animation(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
@@ -272,14 +282,20 @@ RUNNERS: dict[str, Callable[[UnitSpec, Path, Path, Progress], tuple[Files, dict 
     "piece": _transcode,
     "audio": _transcode,
     "join": _join,
+    "speech": _speech,
+    "speech_join": _speech_join,
+    "doc": doc_jobs.render,
 }
+# Kinds whose runner reports their job's result element (SpeechRecognitionResult, a part of
+# DocProcessResult) rather than media info.
+RESULT_KINDS = ("speech_join", "doc")
 
 
 def run_unit(unit: UnitSpec) -> UnitResult:
     try:
         return _run(unit)
     finally:
-        if unit.kind == "join":  # a split transcode's intermediate objects, not needed whatever happened
+        if unit.kind in JOIN_KINDS:  # the job's intermediate objects, not needed whatever happened
             split.remove_work(unit)
 
 
@@ -295,4 +311,5 @@ def _run(unit: UnitSpec) -> UnitResult:
             return UnitResult(job_id=unit.job_id, kind=unit.kind, index=unit.index, ok=False,
                               code=error.code, message=error.message)
     progress.done()
-    return UnitResult(job_id=unit.job_id, kind=unit.kind, index=unit.index, ok=True, outputs=outputs, media_info=info)
+    details = {"result": info} if unit.kind in RESULT_KINDS else {"media_info": info}
+    return UnitResult(job_id=unit.job_id, kind=unit.kind, index=unit.index, ok=True, outputs=outputs, **details)

@@ -83,9 +83,11 @@ class Node(Model):
 
 
 # What may follow what, among the node types this build runs (the reference's successor table).
-SUCCESSORS = {"Start": PROCESSING_NODES, "Transcode": frozenset({"Snapshot", "Animation", "Segment", "MediaInfo"}),
-              "Concat": frozenset({"Transcode", "Snapshot", "Animation", "Segment", "MediaInfo"}),
-              **{tag: frozenset() for tag in ("Snapshot", "Animation", "Segment", "MediaInfo")}}
+SUCCESSORS = {"Start": PROCESSING_NODES,
+              "Transcode": frozenset({"Snapshot", "Animation", "Segment", "MediaInfo", "SpeechRecognition"}),
+              "Concat": frozenset({"Transcode", "Snapshot", "Animation", "Segment", "MediaInfo", "SpeechRecognition"}),
+              **{tag: frozenset() for tag in ("Snapshot", "Animation", "Segment", "MediaInfo", "SpeechRecognition",
+                                              "DocProcess")}}
 
 
 class Topology(Model):

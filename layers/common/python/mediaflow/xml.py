@@ -49,11 +49,17 @@ def jobs_detail(job: Job) -> dict[str, Any]:
             "TemplateName": operation.TemplateName,
             **({"Transcode": operation.Transcode.model_dump(exclude_none=True)} if operation.Transcode and not operation.TemplateId else {}),
             **({"Snapshot": operation.Snapshot.model_dump(exclude_none=True)} if operation.Snapshot and not operation.TemplateId else {}),
+            **({"SpeechRecognition": operation.SpeechRecognition.model_dump(exclude_none=True)}
+               if operation.SpeechRecognition and not operation.TemplateId else {}),
+            **({"DocProcess": operation.DocProcess.model_dump(exclude_none=True, exclude={"DocPassword"})}
+               if operation.DocProcess else {}),
             "Output": operation.Output.model_dump(exclude_none=True),
             "UserData": operation.UserData,
             "JobLevel": operation.JobLevel,
             "MediaInfo": operation.MediaInfo,
             "MediaResult": operation.MediaResult,
+            "SpeechRecognitionResult": operation.SpeechRecognitionResult,
+            "DocProcessResult": operation.DocProcessResult,
         },
     }
     if job.Workflow:

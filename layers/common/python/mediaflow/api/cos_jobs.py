@@ -1,4 +1,5 @@
-"""COS CI media jobs (CreateMediaJobs, DescribeMediaJob(s), CancelMediaJob) and bucket activation."""
+"""COS CI jobs of the three feature queues: media (/jobs), speech recognition (/asr_jobs) and document
+preview (/doc_jobs), each created, described, listed and cancelled alike; and bucket activation."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from ..config import region, setting
 from ..exceptions import InvalidInputError, NotFoundError
 from ..jobs import describe_jobs, list_jobs
-from ..models import JobState
+from ..models import Feature, JobState
 from ..notify.outbox import deliveries
-from ..queues import ensure_queues
-from ..submit import cancel_jobs, create_media_jobs
+from ..queues import ensure_queues, tickets_url
+from ..submit import cancel_jobs, create_jobs
+from ..templates import FEATURE_TAGS
 from ..times import now
 from ..xml import jobs_detail
 from .routing import Route, times
@@ -28,10 +30,20 @@ def id_list(path_part: str) -> list[str]:
     return [i.strip() for i in unquote(path_part).split(",") if i.strip()]
 
 
+FAMILIES: dict[str, Feature] = {"jobs": "media", "asr_jobs": "speech", "doc_jobs": "doc"}  # path -> feature
+
+
+def _feature() -> Feature:
+    return FAMILIES[route.path_root()]
+
+
 @router.post("/jobs")
-def create_jobs() -> Response[str]:
-    jobs = create_media_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
-                             media_queue_url=setting("MEDIA_QUEUE_URL"))
+@router.post("/asr_jobs")
+@router.post("/doc_jobs")
+def create() -> Response[str]:
+    feature = _feature()
+    jobs = create_jobs(route.bucket, route.body(), output_bucket=setting("OUTPUT_BUCKET"),
+                       queue_url=tickets_url(feature), feature=feature)
     return route.ok({"JobsDetail": [jobs_detail(job) for job in jobs]})
 
 
@@ -45,6 +57,8 @@ def job_notifications(job_id: str) -> Response[str]:
 
 
 @router.get("/jobs/<job_ids>")
+@router.get("/asr_jobs/<job_ids>")
+@router.get("/doc_jobs/<job_ids>")
 def describe(job_ids: str) -> Response[str]:
     found, missing = describe_jobs(route.bucket, id_list(job_ids))
     payload = {"JobsDetail": [jobs_detail(job) for job in found]}
@@ -54,6 +68,8 @@ def describe(job_ids: str) -> Response[str]:
 
 
 @router.get("/jobs")
+@router.get("/asr_jobs")
+@router.get("/doc_jobs")
 def list_() -> Response[str]:
     states = {s for s in route.ids("states") if s != "All"}
     if states - STATES:
@@ -61,7 +77,8 @@ def list_() -> Response[str]:
     order = route.query("orderByTime") or "Desc"
     if order not in ("Desc", "Asc"):
         raise InvalidInputError("orderByTime: Desc or Asc")
-    found = list_jobs(route.bucket, tag=route.query("tag"), queue_id=route.query("queueId"),
+    tag, tags = route.query("tag"), FEATURE_TAGS[_feature()]
+    found = list_jobs(route.bucket, tags=(tag,) if tag else tags, queue_id=route.query("queueId"),
                       workflow_id=route.query("workflowId"), input_object=route.query("inputObject"), states=states,
                       start=route.time("startCreationTime"), end=route.time("endCreationTime"),
                       newest_first=order == "Desc", size=route.integer("size", 10, 1, 100),
@@ -70,6 +87,8 @@ def list_() -> Response[str]:
 
 
 @router.put("/jobs/<job_ids>")
+@router.put("/asr_jobs/<job_ids>")
+@router.put("/doc_jobs/<job_ids>")
 def cancel(job_ids: str) -> Response[str]:
     if not route.flag("cancel"):
         raise InvalidInputError("PUT /jobs/<id> takes the ?cancel flag")

@@ -7,16 +7,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..config import setting
 from ..exceptions import InvalidInputError
-from ..models import Queue
-from ..queues import Feature, bucket_secret, figures, list_queues, update_queue
+from ..models import Feature, Queue
+from ..queues import bucket_secret, figures, list_queues, tickets_url, update_queue
 from .routing import Route, page, times
 
 router = Router()
 route = Route(router)
-# the environment variable holding each feature's SQS queue
-QUEUE_URLS: dict[Feature, str] = {"media": "MEDIA_QUEUE_URL", "speech": "SPEECH_QUEUE_URL", "doc": "DOC_QUEUE_URL"}
 
 
 def queue_element(queue: Queue) -> dict[str, Any]:
@@ -43,7 +40,7 @@ def _describe(feature: Feature) -> Response[str]:
 
 
 def _update(feature: Feature, queue_id: str) -> Response[str]:
-    queue = update_queue(route.bucket, feature, queue_id, route.body(), queue_url=setting(QUEUE_URLS[feature]))
+    queue = update_queue(route.bucket, feature, queue_id, route.body(), queue_url=tickets_url(feature))
     return route.ok({"Queue": queue_element(queue)})
 
 

@@ -35,6 +35,10 @@ class Route:
         params = self.router.current_event.query_string_parameters or {}
         return params.get(name, default)
 
+    def path_root(self) -> str:
+        """The first part of the request's path: `asr_jobs` for /asr_jobs/<id>."""
+        return self.router.current_event.path.strip("/").split("/", 1)[0]
+
     def flag(self, name: str) -> bool:
         """A bare query flag such as ?cancel or ?active."""
         return name in (self.router.current_event.query_string_parameters or {})

@@ -4,12 +4,16 @@ Starts the emulator, deploys template.yaml, binds a workflow (two MP4 renditions
 snapshots) with a callback to a local HTTP receiver, uploads a video, shows progress, prints the
 callbacks and the outputs. Exits 0 only if the run succeeded.
 
+An input that is a document (PDF, Word, Excel, PowerPoint, OpenDocument) or audio without a picture
+goes to its own queue instead, as a job: document pages to PNG images, or speech to subtitles.
+
 `local_demo` (the stack, the receiver and the bound workflow) is shared with bench/renditions.py.
 """
 
 from __future__ import annotations
 
 import http.server
+import os
 import subprocess
 import sys
 import tempfile
@@ -198,24 +202,53 @@ def demo_workflow_xml(callback: str) -> str:
     return DEMO_WORKFLOW.format(prefix=UPLOAD_PREFIX, callback=callback)
 
 
-def check_demo_input(video: Path) -> Path:
-    """Refuse, before anything starts, an input the demo workflow would never run on."""
-    from ..exceptions import InvalidInputError
+# The job each non-video input gets: (feature, Tag, Operation)
+JOB_DEMOS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "speech": ("speech", "SpeechRecognition", {
+        "SpeechRecognition": {"EngineModelType": "16k_en", "OutputFileType": "srt", "ResTextFormat": "0"},
+        "Output": {"Object": "jobs/${InputName}.srt"}}),
+    "doc": ("doc", "DocProcess", {
+        "DocProcess": {"TgtType": "png", "ImageDpi": "96"}, "Output": {"Object": "jobs/${InputName}/page-${Page}.png"}}),
+}
+QUEUE_OUTPUTS = {"speech": "SpeechQueueUrl", "doc": "DocQueueUrl"}
+
+
+def check_demo_input(path: Path) -> tuple[Path, str]:
+    """The input and what it is, by its content: "doc", "speech" (audio only) or "video". Refused, before
+    anything starts, when it is none of them or a video the demo workflow would never run on."""
+    from ..docs import DocumentError, document_kind
+    from ..exceptions import InvalidInputError, MediaflowError
+    from ..media import probe
     from ..workflows import VIDEO_EXTS
 
-    if not video.is_file():
-        raise InvalidInputError(f"{video} is not a file")
-    if video.suffix.lower().lstrip(".") not in VIDEO_EXTS:
-        raise InvalidInputError(f"{video.name}: the demo workflow triggers on video extensions only "
+    if not path.is_file():
+        raise InvalidInputError(f"{path} is not a file")
+    try:
+        document_kind(path, name=path.name)
+        return path.resolve(), "doc"
+    except DocumentError:
+        pass
+    try:
+        info = probe(str(path))
+    except MediaflowError as error:
+        raise InvalidInputError(f"{path.name} is neither a document nor media: {error.message}") from error
+    if info.video is None and info.audio is not None:
+        return path.resolve(), "speech"
+    if path.suffix.lower().lstrip(".") not in VIDEO_EXTS:
+        raise InvalidInputError(f"{path.name}: the demo workflow triggers on video extensions only "
                                 f"({', '.join(sorted(VIDEO_EXTS))})")
-    return video.resolve()
+    return path.resolve(), "video"
 
 
 def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeout: float = 600) -> int:
+    kind = "video"
+    os.environ.setdefault("FFMPEG_PATH", str(template.parent / "layers/ffmpeg/bin/ffmpeg"))  # the input's probe
     if input_path is not None:
-        input_path = check_demo_input(input_path)
+        input_path, kind = check_demo_input(input_path)
     with local_demo(template, port=port, say=lambda line: print(line, flush=True)) as demo:
-        runtime, receiver, out_bucket = demo.runtime, demo.receiver, demo.out_bucket
+        if kind != "video":
+            return run_job_demo(demo, input_path, kind, timeout=timeout)
+        receiver = demo.receiver
         with tempfile.TemporaryDirectory() as folder:
             video = input_path or sample_video(template.parent / "layers/ffmpeg/bin/ffmpeg", Path(folder) / "sample.mp4")
             key = demo.upload(video)
@@ -234,20 +267,53 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
                 break
         line, state = _run_status()
         print("  " + line)
-        for callback in receiver.received:
-            print(f"\n--- callback POST {callback['path']} (webhook-id {callback['headers'].get('webhook-id')})")
-            print(callback["body"].decode())
-        print(f"\noutputs in s3://{out_bucket}:")
-        for obj in runtime.client("s3").list_objects_v2(Bucket=out_bucket).get("Contents", []):
-            print(f"  {obj['Size']:>10}  {obj['Key']}")
+        _print_results(demo)
         print(f"\nfinished in {time.monotonic() - demo.started:.1f}s: {state}")
         return 0 if state == "Success" else 1
 
 
+def run_job_demo(demo: LocalDemo, path: Path, kind: str, *, timeout: float) -> int:
+    """A speech or document job on `path` through the API's library, called back like the workflow."""
+    from ..jobs import get_job
+    from ..submit import create_jobs
+
+    feature, tag, operation = JOB_DEMOS[kind]
+    key = f"jobs/{path.name}"  # not under the workflow's prefix: this upload runs no workflow
+    demo.runtime.client("s3").upload_file(str(path), demo.bucket, key)
+    job = create_jobs(demo.bucket, {"Tag": tag, "Input": {"Object": key}, "Operation": operation, "CallBack": demo.receiver.url},
+                      output_bucket=demo.out_bucket, queue_url=demo.stack.outputs[QUEUE_OUTPUTS[kind]], feature=feature)[0]
+    print(f"uploaded s3://{demo.bucket}/{key}; {tag} job {job.JobId} queued; callbacks go to {demo.receiver.url}")
+    last, deadline = "", time.monotonic() + timeout
+    while not demo.receiver.wait_for(lambda got: any(job.JobId.encode() in c["body"] for c in got), timeout=1.0):
+        current = get_job(job.JobId)
+        line = f"job {job.JobId} {current.State} {current.Progress}%"
+        if line != last:
+            print("  " + line, flush=True)
+            last = line
+        if time.monotonic() > deadline:
+            print("  no TaskFinish callback in time")
+            break
+    done = get_job(job.JobId)
+    print(f"  job {done.JobId} {done.State}{' ' + done.Code + ': ' + done.Message if done.Message else ''}")
+    _print_results(demo)
+    if done.Operation.SpeechRecognitionResult:
+        print(f"\nrecognised: {done.Operation.SpeechRecognitionResult['Result']}")
+    print(f"\nfinished in {time.monotonic() - demo.started:.1f}s: {done.State}")
+    return 0 if done.State == "Success" else 1
+
+
+def _print_results(demo: LocalDemo) -> None:
+    """The callbacks received and the objects in the output bucket."""
+    for callback in demo.receiver.received:
+        print(f"\n--- callback POST {callback['path']} (webhook-id {callback['headers'].get('webhook-id')})")
+        print(callback["body"].decode())
+    print(f"\noutputs in s3://{demo.out_bucket}:")
+    for obj in demo.runtime.client("s3").list_objects_v2(Bucket=demo.out_bucket).get("Contents", []):
+        print(f"  {obj['Size']:>10}  {obj['Key']}")
+
+
 def _bind_workflow(runtime: LocalRuntime, table: str, bucket: str, spec: dict[str, Any]) -> None:
     """Store the workflow through the library, against the emulator."""
-    import os
-
     from .. import aws, config, workflows
 
     os.environ.update(TABLE_NAME=table, AWS_ENDPOINT_URL=runtime.endpoint, AWS_DEFAULT_REGION="us-east-1",

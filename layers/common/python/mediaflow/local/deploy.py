@@ -11,6 +11,9 @@
 4. External buckets (the `ExternalBucketNames` parameter) are created in the emulator when missing
    and get `EventBridgeConfiguration: {}`: moto, like S3, sends "Object Created" events to
    EventBridge only for buckets configured so. On AWS the bucket owner turns that on.
+5. There is no container engine here: a container-image function runs as a zip function whose code is
+   its Dockerfile's folder and whose handler is the image's command, with the common layer; what the
+   image installs (LibreOffice) comes from this machine's packages.
 """
 
 from __future__ import annotations
@@ -55,6 +58,22 @@ class Stack:
 
 def load_template(path: Path) -> dict[str, Any]:
     return yaml_parse(path.read_text())
+
+
+def images_as_zip(template: dict[str, Any]) -> None:
+    """Container-image functions become zip functions of the same code (step 5 above)."""
+    runtime = next(r["Properties"]["CompatibleRuntimes"][0] for r in template["Resources"].values()
+                   if r["Type"] == "AWS::Serverless::LayerVersion")
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::Serverless::Function" or props.get("PackageType") != "Image":
+            continue
+        dockerfile = Path(resource["Metadata"]["DockerContext"]) / resource["Metadata"]["Dockerfile"]
+        command = props.pop("ImageConfig")["Command"]
+        props.pop("PackageType")
+        props.pop("ImageUri", None)
+        props.update(CodeUri=str(dockerfile.parent), Handler=command[0], Runtime=runtime,
+                     Layers=[{"Ref": "CommonLayer"}])
 
 
 def _tree_fingerprint(folder: Path) -> str:
@@ -295,6 +314,7 @@ def deploy(
     """Package, transform and create the stack; `clients(service)` gives emulator clients."""
     s3, cfn_client, lambda_client = clients("s3"), clients("cloudformation"), clients("lambda")
     template = load_template(template_path)
+    images_as_zip(template)
     artifacts = package(template, template_path.parent, s3, cache_dir)
     parameters = parameters or {}
     # samtranslator reads the region (for pseudo parameters) from the environment.

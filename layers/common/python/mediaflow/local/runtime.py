@@ -46,7 +46,9 @@ REGION = "us-east-1"
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twice
 # Template parameters for local use: callbacks to the developer's own machine, compressed retries.
-LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4"}
+# Moto's Transcribe returns a fixed sample transcript, so locally only the embedded engine recognises.
+LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4",
+                    "TranscribeLanguages": "false"}
 
 
 def atomic_table_requests() -> None:

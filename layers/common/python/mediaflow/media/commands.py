@@ -64,7 +64,7 @@ class Overlay(NamedTuple):
 def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: float | None = None,
                    overlay: Overlay | None = None) -> list[str]:
     """For hls, `dst` is the playlist and the segments go beside it (`hls_segment_pattern`)."""
-    container = p.container  # InvalidInputError for a format we cannot write
+    p.container  # noqa: B018 - InvalidInputError now for a format we cannot write
     start, length = p.TimeInterval.Start, p.TimeInterval.Duration
     if start and source_duration is not None and start >= source_duration:
         # ffmpeg would "succeed" with an output that has no streams at all
