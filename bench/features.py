@@ -15,7 +15,7 @@ Documents (pages rendered per second):
 * raw: every page of the PDF rendered and encoded in one process (mediaflow.docs.render_pages);
 * pipeline with W workers: the pages shared out in units of doc_jobs.PAGES_PER_UNIT, each unit
   opening the PDF and rendering its pages, W units at a time.
-The input: a PDF of --pages pages of text made by LibreOffice, or --pdf FILE; jpg at 96 dpi.
+The input: a PDF of about --pages pages of text (default 100) made by LibreOffice, or --pdf FILE; jpg at 96 dpi.
 
 Usage: .venv/bin/python bench/features.py [--audio FILE] [--speech-seconds N] [--chunk-seconds S]
 [--pdf FILE] [--pages N] [--workers 1,2] [--json]   (or `make bench-features`)
@@ -63,7 +63,7 @@ def make_speech(target: Path, seconds: float) -> Path:
 def make_pdf(target_dir: Path, pages: int) -> Path:
     """A PDF of about `pages` pages of text, written by LibreOffice from a plain text file."""
     text = target_dir / "document.txt"
-    text.write_text("\n\n".join(PARAGRAPH for _ in range(pages * 3)), encoding="utf-8")
+    text.write_text("\n\n".join(PARAGRAPH for _ in range(pages * 5)), encoding="utf-8")
     return to_pdf(text, target_dir, kind="text")
 
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speech-seconds", type=float, default=60)
     parser.add_argument("--chunk-seconds", type=float, default=15)
     parser.add_argument("--pdf", type=Path)
-    parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--pages", type=int, default=100)
     parser.add_argument("--workers", default=",".join(map(str, default_workers())))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

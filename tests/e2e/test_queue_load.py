@@ -15,7 +15,7 @@ from mediaflow.local.demo import CallbackReceiver
 from mediaflow.queues import ensure_queues, figures, update_queue
 from support import make_video
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # about a minute of 50 jobs: `make test-slow`
 JOBS = 50
 BUDGET = 300  # seconds for all of them to end
 

@@ -154,3 +154,34 @@ def test_access_keys_secret_is_generated_as_cloudformation_would(stack) -> None:
 def test_checked_in_openapi_document_is_current() -> None:
     assert json.loads((ROOT / "docs" / "openapi.json").read_text()) == json.loads(api_app().openapi_document()), (
         "docs/openapi.json is out of date; regenerate it with: .venv/bin/mediaflow openapi > docs/openapi.json")
+
+
+def test_each_job_family_takes_and_lists_its_own_tags(serve, stack) -> None:
+    bucket = stack.outputs["InputBucketName"]
+    boto3.client("s3").put_object(Bucket=bucket, Key="in/a.wav", Body=b"RIFF")
+    base = f"http://127.0.0.1/buckets/{bucket}"
+
+    def post(path: str, tag: str, operation: str, queue: str = "") -> dict:
+        body = (f"<Request><Tag>{tag}</Tag><Input><Object>in/a.wav</Object></Input>{queue}"
+                f"<Operation>{operation}<Output><Object>out/a.${{ext}}</Object></Output></Operation></Request>")
+        return serve(event("POST", f"{base}/{path}", body=body.encode(), headers={"Content-Type": "application/xml"}))
+
+    speech = "<SpeechRecognition><EngineModelType>16k_en</EngineModelType></SpeechRecognition>"
+    created = post("asr_jobs", "SpeechRecognition", speech)
+    assert created["statusCode"] == 200, created["body"]
+    job_id = xml(created)["Response"]["JobsDetail"]["JobId"]
+    assert job_id.startswith("s")
+    refused = post("jobs", "SpeechRecognition", speech)
+    assert refused["statusCode"] == 400 and "Transcode" in xml(refused)["Error"]["Message"]
+    media_queue = xml(serve(event("GET", f"{base}/queue")))["Response"]["QueueList"]["QueueId"]
+    wrong_queue = post("asr_jobs", "SpeechRecognition", speech, f"<QueueId>{media_queue}</QueueId>")
+    assert wrong_queue["statusCode"] == 400 and "speech queue" in xml(wrong_queue)["Error"]["Message"]
+
+    def listed(path: str) -> list[str]:
+        found = xml(serve(event("GET", f"{base}/{path}?size=10")))["Response"].get("JobsDetail") or []
+        return [j["JobId"] for j in (found if isinstance(found, list) else [found])]
+
+    assert listed("asr_jobs") == [job_id] and job_id not in listed("jobs") and listed("doc_jobs") == []
+    described = xml(serve(event("GET", f"{base}/asr_jobs/{job_id}")))["Response"]["JobsDetail"]
+    assert described["Tag"] == "SpeechRecognition" and described["State"] == "Submitted"
+    assert serve(event("PUT", f"{base}/asr_jobs/{job_id}?cancel"))["statusCode"] == 200

@@ -28,6 +28,7 @@ from mediaflow.docs import (
 )
 from mediaflow.docs import render as render_module
 from mediaflow.exceptions import InvalidInputError, LimitExceededError, MediaflowError
+from mediaflow.templates import build_operation
 from sample_docs import (MARK, MARK_TOP, PAGE_H, PAGE_W, blank_pdf, make_docx, make_ods, make_pdf, make_xlsx, mark_left,
                          ooxml_types, write_zip)
 
@@ -305,3 +306,19 @@ def test_libreoffice_failure_gives_its_reason(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(DocumentError, match="LibreOffice could not convert the document: .*could not be loaded"):
         to_pdf(broken, tmp_path, kind="spreadsheet")
+
+
+def test_doc_operations_name_each_page() -> None:
+    operation = build_operation("DocProcess", {"DocProcess": {"TgtType": "png", "PageRanges": "1-3"},
+                                               "Output": {"Object": "preview/${InputName}-${page}.png"}},
+                                default_bucket="out", default_region="us-east-1")
+    assert operation.DocProcess.pages(10) == [1, 2, 3]
+    with pytest.raises(InvalidInputError, match=r"\$\{Number\} or \$\{Page\}"):
+        build_operation("DocProcess", {"DocProcess": {"TgtType": "jpg"}, "Output": {"Object": "preview/all.jpg"}},
+                        default_bucket="out", default_region="us-east-1")
+    pdf = build_operation("DocProcess", {"DocProcess": {"TgtType": "pdf"}, "Output": {"Object": "preview/all.pdf"}},
+                          default_bucket="out", default_region="us-east-1")  # one file: no page variable needed
+    assert pdf.DocProcess.extension == "pdf"
+    with pytest.raises(InvalidInputError, match="PageRanges"):
+        build_operation("DocProcess", {"DocProcess": {"PageRanges": "3-1"}, "Output": {"Object": "p-${Page}.jpg"}},
+                        default_bucket="out", default_region="us-east-1")

@@ -15,7 +15,7 @@ from moto import mock_aws
 from pydantic import ValidationError
 
 from mediaflow import aws
-from mediaflow.exceptions import MediaError, MediaflowError, TransientError
+from mediaflow.exceptions import InvalidInputError, MediaError, MediaflowError, TransientError
 from mediaflow.speech import (
     PocketSphinxEngine,
     Sentence,
@@ -36,6 +36,7 @@ from mediaflow.speech import (
     to_srt,
     to_txt,
 )
+from mediaflow.templates import build_operation, parse_template_request
 from support import SPOKEN, speak, word_error_rate
 
 pytestmark = pytest.mark.unit
@@ -419,3 +420,16 @@ def test_sentences_travel_as_json() -> None:
     text = sentences_to_json(TWO)
     assert sentences_from_json(text) == TWO
     assert stitch([(0.0, TWO[:1]), (60.0, sentences_from_json(sentences_to_json(shift(TWO[1:], -60.0))))]) == TWO
+
+
+def test_speech_templates_and_operations_are_parsed_as_the_api_gets_them() -> None:
+    tag, name, params = parse_template_request({"Tag": "SpeechRecognition", "Name": "en-srt", "SpeechRecognition": {
+        "EngineModelType": "16k_en", "ResTextFormat": "1", "OutputFileType": "srt", "FilterDirty": "0"}})
+    assert (tag, name, params["EngineModelType"], params["ResTextFormat"]) == ("SpeechRecognition", "en-srt", "16k_en", 1)
+    operation = build_operation("SpeechRecognition", {"SpeechRecognition": {"EngineModelType": "16k_en"},
+                                                      "Output": {"Object": "asr/${InputName}.txt"}, "JobLevel": "2"},
+                                default_bucket="out", default_region="us-east-1")
+    assert operation.SpeechRecognition.OutputFileType == "txt" and operation.JobLevel == 2
+    with pytest.raises(InvalidInputError, match="EngineModelType"):
+        build_operation("SpeechRecognition", {"SpeechRecognition": {"EngineModelType": "16k_xx"}, "Output": {"Object": "a.txt"}},
+                        default_bucket="out", default_region="us-east-1")

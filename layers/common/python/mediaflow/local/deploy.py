@@ -61,13 +61,15 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 def images_as_zip(template: dict[str, Any]) -> None:
-    """Container-image functions become zip functions of the same code (step 5 above)."""
-    runtime = next(r["Properties"]["CompatibleRuntimes"][0] for r in template["Resources"].values()
-                   if r["Type"] == "AWS::Serverless::LayerVersion")
-    for name, resource in template["Resources"].items():
-        props = resource.get("Properties", {})
-        if resource["Type"] != "AWS::Serverless::Function" or props.get("PackageType") != "Image":
-            continue
+    """Container-image functions become zip functions of the same code, on the other functions' runtime
+    (step 5 above)."""
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    images = [r for r in functions if r.get("Properties", {}).get("PackageType") == "Image"]
+    if not images:
+        return
+    runtime = next(f["Properties"]["Runtime"] for f in functions if "Runtime" in f.get("Properties", {}))
+    for resource in images:
+        props = resource["Properties"]
         dockerfile = Path(resource["Metadata"]["DockerContext"]) / resource["Metadata"]["Dockerfile"]
         command = props.pop("ImageConfig")["Command"]
         props.pop("PackageType")
