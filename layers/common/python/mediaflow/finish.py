@@ -22,8 +22,8 @@ from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
 from .models import FINAL_STATES, Execution, Job, UnitResult
 from .notify.outbox import Event, publish
-from .split import WORK_PREFIX, remove_prefix
 from .queues import done_keys, exec_key, release_slot, send_ticket, tickets_url
+from .split import WORK_PREFIX, remove_prefix
 from .times import now
 from .xml import jobs_detail, workflow_execution
 

@@ -216,6 +216,9 @@ class UnitSpec(Model):
     report: bool = False  # tell the owner when this unit ends (a task's NotifyMode Change)
 
 
+JOIN_KINDS = ("join", "speech_join")  # units that run after the others of their stage, from what those wrote
+
+
 class OutputObject(Model):
     bucket: str
     key: str

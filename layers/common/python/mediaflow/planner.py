@@ -9,21 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from . import doc_jobs, naming, speech_jobs, split, storage
+from .docs import DocParams
 from .exceptions import MediaError, MediaflowError
 from .guardrails import check_input, check_outputs, expected_outputs
 from .jobs import get_execution, get_job, jobs_of, start_job, update_execution, update_job
 from .media import MediaInfo, SnapshotParams, TranscodeParams
 from .media.params import ConcatParams, SegmentParams, concat_order
 from .media.probe import probe_input
-from .speech import SpeechParams
-from .models import FINAL_STATES, Execution, Job, ObjectRef, Queue, UnitSpec
+from .models import FINAL_STATES, JOIN_KINDS, Execution, Job, ObjectRef, Queue, UnitSpec
 from .queues import get_queue
+from .speech import SpeechParams
 from .tasks import import_input
 from .templates import NUMBERED_TAGS, operation_params
 from .times import now
 
 PROBE_TIMEOUT = 60
-JOIN_KINDS = ("join", "speech_join")  # run after the units of their stage, from what those wrote
 KINDS = {"Transcode": "transcode", "Snapshot": "snapshot", "Animation": "animation", "Segment": "segment",
          "Concat": "concat", "MediaInfo": "mediainfo", "SpeechRecognition": "speech", "DocProcess": "doc"}
 
@@ -81,8 +81,8 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
     A long transcode is cut here into pieces, and comes back as piece units, an audio unit and a join."""
     operation = job.Operation
     params = operation_params(job.Tag, operation)
-    if job.Tag == "DocProcess":
-        return _doc_units(job, execution, source, inputs, queue)
+    if isinstance(params, DocParams):
+        return _doc_units(job, params, execution, source, inputs, queue)
     local, info, size = inputs.get(source)
     check_input(queue, size, info)
     if job.Tag != "MediaInfo" and info.duration <= 0:
@@ -121,12 +121,12 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
     return [unit]
 
 
-def _doc_units(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs, queue: Queue) -> list[UnitSpec]:
+def _doc_units(job: Job, params: DocParams, execution: Execution, source: ObjectRef, inputs: Inputs,
+               queue: Queue) -> list[UnitSpec]:
     """A document job's page units: the document is not media, so it is fetched but never probed."""
     operation = job.Operation
     local = inputs.fetch(source)
     check_input(queue, local.stat().st_size, None)
-    params = operation_params(job.Tag, operation)
     key = naming.expand(operation.Output.Object, input_key=job.Input.Object, run_id=execution.id, job_id=job.JobId,
                         ext=_extension(params))
     unit = UnitSpec(execution_id=execution.id, job_id=job.JobId, kind="doc", input=source,

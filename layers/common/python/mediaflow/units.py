@@ -53,8 +53,7 @@ from .media import (
 )
 from .media.watermark import WatermarkParams, image_input_args, overlay_graph
 from .media.params import CONTAINERS, HLS
-from .models import ObjectRef, OutputObject, UnitResult, UnitSpec
-from .planner import JOIN_KINDS
+from .models import JOIN_KINDS, ObjectRef, OutputObject, UnitResult, UnitSpec
 
 # Generous per-unit ffmpeg limit below the Lambda timeout (900 s), so a stuck encode fails the job cleanly.
 FFMPEG_TIMEOUT = 840
