@@ -49,7 +49,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
     with mock_aws():
         deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
                           parameters=stack_parameters,
-                          cache_dir=ROOT / ".mediaflow" / "artifacts")
+                          cache_dir=ROOT / ".mediaflow" / "artifacts", code=False)  # handlers run in-process
         outputs = deployed.outputs
         env = {
             "TABLE_NAME": outputs["TableName"],

@@ -33,6 +33,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 ARTIFACTS_BUCKET = "mediaflow-local-artifacts"
+EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # a zip archive with no members
 LOCAL_PATH_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
     "AWS::Serverless::LayerVersion": "ContentUri",
@@ -100,8 +101,10 @@ def _zip_folder(folder: Path, cache_dir: Path) -> Path:
     return target
 
 
-def package(template: dict[str, Any], base_dir: Path, s3: Any, cache_dir: Path) -> dict[str, Path]:
-    """Upload every local artifact and point the template at it. Returns artifact key -> local path."""
+def package(template: dict[str, Any], base_dir: Path, s3: Any, cache_dir: Path, *, code: bool = True) -> dict[str, Path]:
+    """Upload every local artifact and point the template at it. Returns artifact key -> local path.
+    With code=False, folders (function code, layers) are uploaded as empty zips: for a stack whose
+    handlers are called in-process, never from the emulator, the 70 MB ffmpeg layer is only a cost."""
     s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
     artifacts: dict[str, Path] = {}
     for resource in template["Resources"].values():
@@ -110,7 +113,10 @@ def package(template: dict[str, Any], base_dir: Path, s3: Any, cache_dir: Path) 
         if not isinstance(value, str) or value.startswith("s3://"):
             continue
         local = (base_dir / value).resolve()
-        if local.is_dir():
+        if local.is_dir() and not code:
+            key = f"{local.name}-stand-in.zip"
+            s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=EMPTY_ZIP)
+        elif local.is_dir():
             archive = _zip_folder(local, cache_dir)
             key = archive.name
             s3.upload_file(str(archive), ARTIFACTS_BUCKET, key)
@@ -312,12 +318,14 @@ def deploy(
     parameters: dict[str, str] | None = None,
     cache_dir: Path,
     region: str = "us-east-1",
+    code: bool = True,
 ) -> Stack:
-    """Package, transform and create the stack; `clients(service)` gives emulator clients."""
+    """Package, transform and create the stack; `clients(service)` gives emulator clients. code=False:
+    see `package`."""
     s3, cfn_client, lambda_client = clients("s3"), clients("cloudformation"), clients("lambda")
     template = load_template(template_path)
     images_as_zip(template)
-    artifacts = package(template, template_path.parent, s3, cache_dir)
+    artifacts = package(template, template_path.parent, s3, cache_dir, code=code)
     parameters = parameters or {}
     # samtranslator reads the region (for pseudo parameters) from the environment.
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
