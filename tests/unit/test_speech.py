@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from pydantic import ValidationError
 
-from mediaflow import aws
+from mediaflow import aws, speech_jobs
 from mediaflow.exceptions import InvalidInputError, MediaError, MediaflowError, TransientError
 from mediaflow.speech import (
     PocketSphinxEngine,
@@ -433,3 +433,19 @@ def test_speech_templates_and_operations_are_parsed_as_the_api_gets_them() -> No
     with pytest.raises(InvalidInputError, match="EngineModelType"):
         build_operation("SpeechRecognition", {"SpeechRecognition": {"EngineModelType": "16k_xx"}, "Output": {"Object": "a.txt"}},
                         default_bucket="out", default_region="us-east-1")
+
+
+def test_a_result_too_large_for_the_job_record_is_cut_down_and_stored_whole(monkeypatch) -> None:
+    words = [Word(f"word{i}", i * 0.4, i * 0.4 + 0.3) for i in range(1500)]  # 10 minutes of talk
+    sentences = [Sentence(" ".join(w.text for w in words[i:i + 10]), words[i].start, words[i + 9].end, words[i:i + 10])
+                 for i in range(0, len(words), 10)]
+    result = speech_result(sentences, audio_time=1600, params=SpeechParams(EngineModelType="16k_en", ResTextFormat=1),
+                           object_name="out/talk.txt")
+    assert len(json.dumps(result)) > speech_jobs.MAX_RESULT_BYTES
+    kept = speech_jobs.within_limit(result, "out/talk.detail.json")
+    assert len(json.dumps(kept, ensure_ascii=False).encode()) <= speech_jobs.MAX_RESULT_BYTES
+    assert kept["DetailObjectName"] == "out/talk.detail.json" and kept["Result"] == result["Result"]
+    assert len(kept["ResultDetail"]) == 150 and "Words" not in kept["ResultDetail"][0]
+    monkeypatch.setattr(speech_jobs, "MAX_RESULT_BYTES", 4096)  # not even the text fits: it is cut
+    small = speech_jobs.within_limit(result, "out/talk.detail.json")
+    assert small["ResultDetail"] == [] and small["Result"].endswith(" …") and len(small["Result"]) <= 2100

@@ -9,7 +9,9 @@ writes the txt or srt output and the SpeechRecognitionResult.
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,10 @@ from .split import work_key
 
 DEFAULT_CHUNK_SECONDS = 60.0
 SILENCE_TIMEOUT = 300
+# The largest SpeechRecognitionResult kept in the job record (and carried by Step Functions, whose
+# payloads stop at 256 KiB): a longer one goes whole to DetailObjectName and the record keeps the
+# sentence list without word times, then only the text, cut if need be.
+MAX_RESULT_BYTES = 64 * 1024
 
 
 def chunk_seconds() -> float:
@@ -79,9 +85,9 @@ def recognise_chunk(unit: UnitSpec, wav: Path, workdir: Path) -> Path:
     return found
 
 
-def join_chunks(unit: UnitSpec, first: Path, workdir: Path) -> tuple[Path, dict[str, Any]]:
+def join_chunks(unit: UnitSpec, first: Path, workdir: Path) -> tuple[list[tuple[Path, ObjectRef]], dict[str, Any]]:
     """The job's text (txt or srt) from its chunks' sentences (the first already downloaded to
-    `first`), and its SpeechRecognitionResult."""
+    `first`), where it goes, and its SpeechRecognitionResult (see MAX_RESULT_BYTES)."""
     params = SpeechParams.model_validate(unit.params)
     chunks = [(unit.offsets[0], sentences_from_json(first.read_text(encoding="utf-8")))]
     for index, (part, offset) in enumerate(zip(unit.parts[1:], unit.offsets[1:]), start=1):
@@ -93,4 +99,25 @@ def join_chunks(unit: UnitSpec, first: Path, workdir: Path) -> tuple[Path, dict[
     sentences = apply_punctuation(stitch(chunks), params.FilterPunc)
     target = workdir / f"result.{params.OutputFileType}"
     target.write_text(to_srt(sentences) if params.OutputFileType == "srt" else to_txt(sentences), encoding="utf-8")
-    return target, speech_result(sentences, audio_time=unit.duration, params=params, object_name=unit.output.key)
+    result = speech_result(sentences, audio_time=unit.duration, params=params, object_name=unit.output.key)
+    if _size(result) <= MAX_RESULT_BYTES:
+        return [(target, unit.output)], result
+    detail = ObjectRef(bucket=unit.output.bucket, key=posixpath.splitext(unit.output.key)[0] + ".detail.json")
+    whole = workdir / "detail.json"
+    whole.write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+    return [(target, unit.output), (whole, detail)], within_limit(result, detail.key)
+
+
+def within_limit(result: dict[str, Any], detail_key: str) -> dict[str, Any]:
+    """A result over MAX_RESULT_BYTES as the job record keeps it; the whole one is at `detail_key`."""
+    kept = {**result, "DetailObjectName": detail_key,
+            "ResultDetail": [{k: v for k, v in d.items() if k != "Words"} for d in result["ResultDetail"]]}
+    if _size(kept) > MAX_RESULT_BYTES:
+        kept["ResultDetail"] = []
+    if _size(kept) > MAX_RESULT_BYTES:
+        kept["Result"] = kept["Result"].encode()[: MAX_RESULT_BYTES // 2].decode(errors="ignore") + " …"
+    return kept
+
+
+def _size(result: dict[str, Any]) -> int:
+    return len(json.dumps(result, ensure_ascii=False).encode())

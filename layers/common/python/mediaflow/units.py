@@ -137,8 +137,7 @@ def _speech(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> 
 
 
 def _speech_join(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
-    target, result = speech_jobs.join_chunks(unit, source, workdir)
-    return [(target, unit.output)], result
+    return speech_jobs.join_chunks(unit, source, workdir)
 
 
 def _animation(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
