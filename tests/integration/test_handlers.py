@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import boto3
 import pytest
@@ -10,10 +11,12 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 from mediaflow import store, workflows
+from mediaflow.docs import open_pdf
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.models import Execution
 from mediaflow.queues import ensure_queues, waiting
+from sample_docs import make_docx
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +203,17 @@ def test_reaper_records_an_execution_that_timed_out(stack, handler_env, sample_v
 def test_reaper_ignores_executions_it_does_not_know(stack, handler_env) -> None:
     event = load_event("reap-timed-out")
     assert import_handler("reap", handler_env).handler(event, LambdaContext()) is None
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_convert_event_turns_the_document_into_a_pdf(stack, handler_env, tmp_path) -> None:
+    event = load_event("convert-docx")
+    s3 = boto3.client("s3")
+    s3.upload_file(str(make_docx(tmp_path / "letter.docx", 2)), event["source"]["bucket"], event["source"]["key"])
+    answer = import_handler("convert", handler_env).handler(event, LambdaContext())
+    assert answer["key"] == event["target"]["key"]
+    pdf = s3.get_object(Bucket=event["target"]["bucket"], Key=event["target"]["key"])["Body"].read()
+    assert pdf.startswith(b"%PDF-") and answer["size"] == len(pdf)
+    converted = tmp_path / "converted.pdf"
+    converted.write_bytes(pdf)
+    assert open_pdf(converted, None).page_count == 2
