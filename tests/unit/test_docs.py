@@ -172,8 +172,9 @@ def test_render_pages_puts_each_marker_in_place(pdf5: Path, tmp_path: Path, tgt:
 
 def test_render_selected_pages_in_order_and_quality(pdf5: Path, tmp_path: Path) -> None:
     params = DocParams(PageRanges="4,2", Quality=20)
-    images = render_pages(pdf5, params.pages(5), params, tmp_path)
-    assert [p.name for p in images] == ["page-2.jpg", "page-4.jpg"]
+    reported: list[float] = []
+    images = render_pages(pdf5, params.pages(5), params, tmp_path, progress=reported.append)
+    assert [p.name for p in images] == ["page-2.jpg", "page-4.jpg"] and reported == [0.5, 1.0]
     best = render_pages(pdf5, [2], DocParams(), tmp_path / "best")[0]
     assert images[0].stat().st_size < best.stat().st_size
 

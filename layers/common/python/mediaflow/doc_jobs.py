@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,8 @@ def convert_object(event: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return {"bucket": stored.bucket, "key": stored.key, "size": stored.size}
 
 
-def render(unit: UnitSpec, pdf: Path, workdir: Path, progress: Any) -> tuple[list[tuple[Path, ObjectRef]], dict[str, Any]]:
+def render(unit: UnitSpec, pdf: Path, workdir: Path,
+           progress: Callable[[float], None]) -> tuple[list[tuple[Path, ObjectRef]], dict[str, Any]]:
     """The unit's pages as images (or one PDF), where they go, and the pages' part of DocProcessResult."""
     params = DocParams.model_validate(unit.params)
     total = open_pdf(pdf, params.DocPassword).page_count
@@ -98,13 +100,12 @@ def render(unit: UnitSpec, pdf: Path, workdir: Path, progress: Any) -> tuple[lis
     if params.extension == "pdf":
         made = extract_pdf(pdf, pages, workdir / "pages.pdf", password=params.DocPassword)
         return [(made, unit.output)], {"TotalPageCount": total, "pages": [{"PageNo": p, "TgtUri": unit.output.key} for p in pages]}
-    images = render_pages(pdf, pages, params, workdir, password=params.DocPassword)
+    images = render_pages(pdf, pages, params, workdir, password=params.DocPassword, progress=progress)
     files, info = [], []
-    for done, ((number, page), image) in enumerate(zip(unit.pages, images), start=1):
+    for (number, page), image in zip(unit.pages, images):
         key = page_key(unit.output.key, number=number, page=page, sheet=page if unit.sheets else None)
         files.append((image, ObjectRef(bucket=unit.output.bucket, key=key)))
         info.append({"PageNo": page, "TgtUri": key, **({"X-SheetPics": 1} if unit.sheets else {})})
-        progress(done / len(images))
     return files, {"TotalPageCount": total, "TotalSheetCount": unit.sheets, "pages": info}
 
 

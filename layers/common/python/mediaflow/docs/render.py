@@ -2,6 +2,7 @@
 page is drawn, so that a hostile document is refused while the job is planned."""
 
 import math
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,9 @@ def check_pages(info: PdfInfo, pages: list[int], scale: float) -> None:
 
 
 def render_pages(path: Path, pages: list[int], params: DocParams, target_dir: Path,
-                 password: str | None = None) -> list[Path]:
-    """Each of `pages` (1-based) as target_dir/page-<n>.<jpg|png>, on white, in the order given."""
+                 password: str | None = None, progress: Callable[[float], None] | None = None) -> list[Path]:
+    """Each of `pages` (1-based) as target_dir/page-<n>.<jpg|png>, on white, in the order given;
+    `progress(fraction)` after each page."""
     ext = "png" if params.TgtType == "png" else "jpg"
     scale = params.scale
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,8 @@ def render_pages(path: Path, pages: list[int], params: DocParams, target_dir: Pa
             except pdfium.PdfiumError:
                 raise DocumentError(f"page {number} of the PDF is corrupt and cannot be rendered") from None
             written.append(target)
+            if progress:
+                progress(len(written) / len(pages))
     return written
 
 
