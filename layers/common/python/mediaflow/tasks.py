@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import requests
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from . import aws, config, ids, mps, store
 from .exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError
@@ -32,7 +32,7 @@ def _exists(bucket: str, key: str) -> bool:
     try:
         aws.client("s3").head_object(Bucket=bucket, Key=key)
         return True
-    except ClientError:
+    except (ClientError, ParamValidationError):  # missing, or a name no bucket can have
         return False
 
 
