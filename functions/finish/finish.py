@@ -8,7 +8,6 @@ from mediaflow.models import UnitResult
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
-MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
 
 
 class FinishRequest(BaseModel):
@@ -30,7 +29,7 @@ def handler(event: dict, context: object) -> dict:
     if request.stage is not None:
         return record_results(request.execution_id, [*(request.results or []), *(request.joined or [])])
     outcome = finish(request.execution_id, results=request.results, error=request.error,
-                     notify_queue_url=NOTIFY_QUEUE_URL, media_queue_url=MEDIA_QUEUE_URL)
+                     notify_queue_url=NOTIFY_QUEUE_URL)
     metrics.add_metric(name="JobsSucceeded", unit=MetricUnit.Count, value=sum(s == "Success" for s in outcome["jobs"].values()))
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=sum(s == "Failed" for s in outcome["jobs"].values()))
     return outcome

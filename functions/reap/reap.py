@@ -7,7 +7,6 @@ from mediaflow.finish import ExecutionStatus, reap
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
-MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
 
 
 class StatusChangeEvent(BaseModel):
@@ -19,7 +18,7 @@ class StatusChangeEvent(BaseModel):
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict | None:
     outcome = reap(StatusChangeEvent.model_validate(event).detail,
-                   notify_queue_url=NOTIFY_QUEUE_URL, media_queue_url=MEDIA_QUEUE_URL)
+                   notify_queue_url=NOTIFY_QUEUE_URL)
     if outcome and outcome["reaped"]:
         metrics.add_metric(name="ExecutionsReaped", unit=MetricUnit.Count, value=1)
     return outcome

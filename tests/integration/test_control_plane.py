@@ -217,7 +217,7 @@ def test_a_later_node_works_on_the_output_of_the_node_it_follows(bucket) -> None
     second, next_stage = run_stage(run_id, 1)
     transcode = next(u for u in first if u.kind == "transcode")
     assert [(u.kind, u.input.key) for u in second] == [("animation", transcode.output.key)] and next_stage == -1
-    finish(run_id, notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    finish(run_id, notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
     execution = get_execution(run_id)
     assert execution.state == "Success"
     jobs = {j.Workflow.Name: j for j in jobs_of(execution)}

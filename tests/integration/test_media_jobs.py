@@ -61,7 +61,7 @@ def run(job_id: str) -> dict[str, Any]:
         results = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["units"]))
         joined = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["joins"]))
     record_results(job_id, [*results, *joined])
-    finish(job_id, results=[], notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+    finish(job_id, results=[], notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
     return planned
 
 

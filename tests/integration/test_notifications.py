@@ -104,7 +104,7 @@ def end_job(callback: str | None = None, **extra: Any) -> str:
     start_next(Ticket(queue_id=job.QueueId), state_machine_arn=os.environ["STATE_MACHINE_ARN"],
                queue_url=os.environ["MEDIA_QUEUE_URL"])
     finish(job.JobId, results=[UnitResult(job_id=job.JobId, kind="transcode", ok=True)],
-           notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+           notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
     return job.JobId
 
 

@@ -96,7 +96,7 @@ def start(queue_id: str, **options: Any) -> list[str]:
 
 def end(execution: Execution) -> None:
     finish(execution.id, results=[UnitResult(job_id=execution.id, kind="transcode", ok=True)],
-           notify_queue_url=os.environ["NOTIFY_QUEUE_URL"], media_queue_url=os.environ["MEDIA_QUEUE_URL"])
+           notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
 
 
 def drain(queue_id: str, job_ids: list[str], max_concurrent: int, rng: random.Random) -> list[Execution]:

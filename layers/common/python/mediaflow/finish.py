@@ -119,7 +119,7 @@ def _task_event(execution: Execution, jobs: list[Job], about: str, at: Any) -> E
                  rule=rule if rule and rule.State == "On" else None)
 
 
-def _release_once(execution: Execution, media_queue_url: str) -> None:
+def _release_once(execution: Execution) -> None:
     if execution.started is None:
         return  # never claimed a slot (it failed or was cancelled before starting)
     try:
@@ -134,7 +134,7 @@ def _release_once(execution: Execution, media_queue_url: str) -> None:
             return
         raise
     release_slot(execution.queue_id)
-    send_ticket(media_queue_url if execution.feature == "media" else tickets_url(execution.feature), execution.queue_id)
+    send_ticket(tickets_url(execution.feature), execution.queue_id)  # the freed slot's queue goes on
 
 
 def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, Any]:
@@ -163,7 +163,6 @@ def finish(
     results: list[UnitResult] | None = None,
     error: StepError | None = None,
     notify_queue_url: str,
-    media_queue_url: str,
 ) -> dict[str, Any]:
     execution = get_execution(execution_id)
     if os.environ.get("OUTPUT_BUCKET"):  # gone before the outcome shows: what units left (a converted document, ...)
@@ -191,7 +190,7 @@ def finish(
         # A retry after a crash right here sends them again: at least once, with stable ids.
         publish(_events(execution, jobs), notify_queue_url)
         update_execution(execution_id, lambda doc: setattr(doc, "notified", True))
-    _release_once(execution, media_queue_url)
+    _release_once(execution)
     return {"state": execution.state, "jobs": {j.JobId: j.State for j in jobs}}
 
 
@@ -204,7 +203,7 @@ class ExecutionStatus(BaseModel):
     cause: str | None = None
 
 
-def reap(status: ExecutionStatus, *, notify_queue_url: str, media_queue_url: str) -> dict[str, Any] | None:
+def reap(status: ExecutionStatus, *, notify_queue_url: str) -> dict[str, Any] | None:
     """An execution that ended without recording its outcome (timed out, aborted, failed beyond its
     Catch) is recorded as failed now, so its owner is told and its queue slot is freed. Executions
     that did record their outcome are left as they are."""
@@ -216,4 +215,4 @@ def reap(status: ExecutionStatus, *, notify_queue_url: str, media_queue_url: str
         return {"state": execution.state, "reaped": False}
     error = StepError(Error=status.error or f"States.{status.status}",
                       Cause=status.cause or f"the job's execution ended {status.status} before recording its outcome")
-    return finish(status.name, error=error, notify_queue_url=notify_queue_url, media_queue_url=media_queue_url) | {"reaped": True}
+    return finish(status.name, error=error, notify_queue_url=notify_queue_url) | {"reaped": True}
