@@ -156,3 +156,21 @@ def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: by
     client._build_req_inter(action, params, internal)
     return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
                           source_ip="203.0.113.10")
+
+
+def serve_bucket(bucket: str) -> None:
+    """Do what a bucket's owner does to have the stack serve it: create it if needed, apply the bucket
+    policy and EventBridge setting that activation answers, and activate it."""
+    import boto3
+
+    from mediaflow import buckets
+
+    s3 = boto3.client("s3")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)
+    if bucket not in buckets.own_buckets():
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(buckets.bucket_policy(bucket)))
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    assert buckets.activate(bucket).State == "Active"

@@ -14,7 +14,7 @@ from moto.sqs import models as sqs_models
 
 from mediaflow import aws, config
 from mediaflow.local.deploy import Stack, deploy
-from mediaflow.local.runtime import NO_INLINE_MAPPINGS, atomic_table_requests
+from mediaflow.local.runtime import NO_INLINE_MAPPINGS, atomic_table_requests, report_eventbridge_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -25,6 +25,13 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "mediaflow")
 
 def _clients(service: str) -> object:
     return boto3.client(service, region_name=REGION)
+
+
+def deployed_environment(deployed: Stack, function: str, *names: str) -> dict[str, str]:
+    """Settings of a deployed function, read back from the emulator."""
+    variables = boto3.client("lambda", region_name=REGION).get_function_configuration(
+        FunctionName=deployed.resources[function])["Environment"]["Variables"]
+    return {name: str(variables.get(name, "")) for name in names}
 
 
 @pytest.fixture
@@ -46,6 +53,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
     monkeypatch.setattr("moto.s3.notifications._invoke_awslambda", lambda *args, **kwargs: None)
     monkeypatch.setattr(sqs_models.Queue, "lambda_event_source_mappings", NO_INLINE_MAPPINGS, raising=False)
     atomic_table_requests()  # several threads claim at once in some tests
+    report_eventbridge_setting()
     with mock_aws():
         deployed = deploy(ROOT / "template.yaml", stack_name="mediaflow", clients=_clients,
                           parameters=stack_parameters,
@@ -69,6 +77,10 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
             "ACCESS_KEYS_SECRET_ARN": outputs["AccessKeysSecretArn"],
             "SPEECH_QUEUE_URL": outputs["SpeechQueueUrl"],
             "DOC_QUEUE_URL": outputs["DocQueueUrl"],
+            # bucket activation and notification targets, as the template builds them
+            **deployed_environment(deployed, "ApiFunction", "EXTERNAL_BUCKETS", "BUCKET_READER_ROLES",
+                                   "BUCKET_WRITER_ROLES", "NOTIFY_TARGET_NAMES"),
+            **deployed_environment(deployed, "NotifyFunction", "STACK_QUEUES"),
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

@@ -16,6 +16,7 @@ from mediaflow.jobs import get_execution, get_job, jobs_of, list_jobs
 from mediaflow.models import UnitResult, UnitSpec
 from mediaflow.queues import claim_next, ensure_queues, update_queue, waiting
 from mediaflow.units import run_unit
+from support import serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "cp-bucket"
@@ -25,7 +26,7 @@ MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"
 @pytest.fixture
 def bucket(stack, sample_video) -> str:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     s3.upload_file(str(sample_video), BUCKET, "in/clip.mp4", ExtraArgs={"ContentType": "video/mp4"})
     return BUCKET
 
@@ -188,7 +189,7 @@ def test_workflows_whose_graph_or_nodes_are_wrong_are_refused(bucket, change, me
 def test_workflow_update_pause_and_delete(bucket) -> None:
     workflow = workflows.create_workflow(BUCKET, serial_after_parallel(os.environ["OUTPUT_BUCKET"]))
     assert workflow.Topology.stages() == {"Transcode_1": 0, "Snapshot_1": 0, "Animation_1": 1}
-    renamed = workflows.update_workflow(BUCKET, workflow.WorkflowId, {**serial_after_parallel("o"), "Name": "renamed"})
+    renamed = workflows.update_workflow(BUCKET, workflow.WorkflowId, {**serial_after_parallel(os.environ["OUTPUT_BUCKET"]), "Name": "renamed"})
     assert renamed.Name == "renamed" and renamed.CreateTime == workflow.CreateTime
     assert workflows.set_workflow_state(BUCKET, workflow.WorkflowId, "Paused").State == "Paused"
     assert workflows.matching_workflows(BUCKET, "in/a.mp4") == []

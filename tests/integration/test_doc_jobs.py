@@ -18,6 +18,7 @@ from mediaflow import doc_jobs, submit
 from mediaflow.jobs import get_job
 from mediaflow.models import Job
 from mediaflow.split import WORK_PREFIX
+from support import serve_bucket
 from sample_docs import MARK, MARK_TOP, PAGE_H, PAGE_W, blank_pdf, make_docx, make_pdf, make_xlsx, mark_left
 from test_media_jobs import run
 
@@ -28,7 +29,7 @@ needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="Libr
 
 @pytest.fixture
 def bucket(stack) -> str:
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     return BUCKET
 
 

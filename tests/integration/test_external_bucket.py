@@ -1,5 +1,5 @@
 """Uploads to a bucket outside the stack: S3 -> EventBridge "Object Created" -> the rule of
-ExternalBucketNames -> UploadEventsQueue -> the Dispatcher's SQS form -> a run, on the template's
+the stack (every bucket that sends events) -> UploadEventsQueue -> the Dispatcher's SQS form -> a run, on the template's
 stack in moto (in-process). moto, like S3, sends a bucket's events to EventBridge only when the
 bucket's notification configuration has `EventBridgeConfiguration: {}`."""
 
@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from mediaflow import upload_events, workflows
+from mediaflow.exceptions import InvalidInputError
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.local.deploy import enable_eventbridge
@@ -55,15 +56,29 @@ def test_upload_to_an_external_bucket_starts_a_run(stack, handler_env, sample_vi
     assert {h.Key: h.Value for h in job.Input.CosHeaders}["EventName"] == "cos:ObjectCreated:*"
 
 
-def test_buckets_not_listed_or_without_eventbridge_send_nothing(stack, sample_video) -> None:
+def test_a_bucket_without_eventbridge_sends_nothing(stack) -> None:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="unlisted-bucket")
-    enable_eventbridge(s3, "unlisted-bucket")
-    s3.put_object(Bucket="unlisted-bucket", Key="uploads/a.mp4", Body=b"x")
     # Listed, but its EventBridge notifications are off (the deployer turned them on; undo that).
     s3.put_bucket_notification_configuration(Bucket="another-external-bucket", NotificationConfiguration={})
     s3.put_object(Bucket="another-external-bucket", Key="uploads/a.mp4", Body=b"x")
     assert upload_events_received(stack) == []
+
+
+def test_an_unserved_bucket_takes_no_workflow_and_its_uploads_start_nothing(stack, handler_env) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="unlisted-bucket")
+    enable_eventbridge(s3, "unlisted-bucket")
+    with pytest.raises(InvalidInputError, match="not served by this stack.*POST /mediabucket"):
+        workflows.create_workflow("unlisted-bucket", workflows.parse_workflow_xml(
+            DEMO_WORKFLOW.format(prefix="uploads/", callback="http://127.0.0.1:9/cb")))
+    assert workflows.list_workflows("unlisted-bucket") == []
+    s3.put_object(Bucket="unlisted-bucket", Key="uploads/a.mp4", Body=b"x")
+    # The rule matches every bucket that sends events (activation needs no redeploy); nothing runs here.
+    messages = upload_events_received(stack)
+    assert len(messages) == 1
+    result = import_handler("dispatch", handler_env).handler(sqs_event(stack.outputs["UploadEventsQueueUrl"], messages),
+                                                             LambdaContext())
+    assert result == {"batchItemFailures": []}
 
 
 def test_a_failing_event_is_reported_alone(stack, handler_env) -> None:

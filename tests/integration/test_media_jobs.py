@@ -22,6 +22,7 @@ from mediaflow.models import UnitResult, UnitSpec
 from mediaflow.planner import plan
 from mediaflow.split import WORK_PREFIX
 from mediaflow.units import run_unit
+from support import serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "media-jobs"
@@ -43,7 +44,7 @@ def long_video(tmp_path_factory) -> Path:
 @pytest.fixture
 def bucket(stack, long_video) -> str:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     s3.upload_file(str(long_video), BUCKET, "in/long.mp4")
     return BUCKET
 

@@ -20,7 +20,7 @@ from mediaflow.exceptions import MediaError
 from mediaflow.models import Job, ObjectRef
 from mediaflow.planner import Inputs
 from mediaflow.queues import claim_next, ensure_queues
-from support import MP4_SD, LambdaContext, cos_event, import_handler
+from support import MP4_SD, LambdaContext, cos_event, import_handler, serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "safety-1250000000"  # a name the API accepts in a path, so its queue is this bucket's
@@ -58,7 +58,7 @@ def output_keys() -> list[str]:
 
 @pytest.fixture
 def run(stack, handler_env) -> Run:
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     return Run(handler_env)
 
 

@@ -25,7 +25,7 @@ from mediaflow.notify import verify
 from mediaflow.notify.outbox import deliveries
 from mediaflow.processor import Ticket, start_next
 from mediaflow.queues import bucket_secret, ensure_queues, update_queue
-from support import LambdaContext, cos_event, free_port, import_handler, sqs_event
+from support import LambdaContext, cos_event, free_port, import_handler, sqs_event, serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "notify-bucket"
@@ -42,7 +42,7 @@ def stack_parameters() -> dict[str, str]:
 @pytest.fixture
 def bucket(stack, sample_video) -> str:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     s3.upload_file(str(sample_video), BUCKET, "in/clip.mp4")
     return BUCKET
 

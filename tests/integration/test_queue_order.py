@@ -24,7 +24,7 @@ from mediaflow.jobs import get_execution, get_job
 from mediaflow.models import Execution, UnitResult
 from mediaflow.processor import Ticket, start_next
 from mediaflow.queues import TICKET_QUEUE_SETTINGS, claim_next, ensure_queues, figures, update_queue, waiting
-from support import LambdaContext, import_handler, sqs_event
+from support import LambdaContext, import_handler, sqs_event, serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "order-bucket"
@@ -35,7 +35,7 @@ THREADS, PER_THREAD = 5, 6
 @pytest.fixture
 def queue_id(stack, sample_video) -> str:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     s3.upload_file(str(sample_video), BUCKET, "in/clip.mp4")
     return ensure_queues(BUCKET)["media"].QueueId
 

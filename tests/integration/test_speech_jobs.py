@@ -16,7 +16,7 @@ from mediaflow import submit
 from mediaflow.jobs import get_job
 from mediaflow.models import Job
 from mediaflow.split import WORK_PREFIX
-from support import SPOKEN, make_video, speak, word_error_rate
+from support import SPOKEN, make_video, speak, word_error_rate, serve_bucket
 from test_media_jobs import run
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ SENTENCES = SPOKEN
 
 @pytest.fixture
 def bucket(stack) -> str:
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    serve_bucket(BUCKET)
     return BUCKET
 
 

@@ -18,6 +18,7 @@ from .exceptions import NotFoundError
 from .jobs import created_key, put_job
 from .models import CosHeader, Execution, Job, JobInput, WorkflowRef
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
+from .storage import MADE_BY
 from .templates import build_operation
 from .times import now
 from .workflows import Workflow, matching_workflows
@@ -136,12 +137,25 @@ def trigger(workflow: Workflow, key: str, *, media_queue_url: str, output_bucket
                      headers=headers, media_queue_url=media_queue_url, output_bucket=output_bucket)
 
 
+def made_by_stack(bucket: str, key: str) -> bool:
+    """An output or imported input of the stack: never the start of a workflow (no loops through a bucket
+    that is both a workflow's input and its output). A vanished object is left to `cos_headers`."""
+    try:
+        head = aws.client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return MADE_BY in head.get("Metadata", {})
+
+
 def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str) -> list[str]:
     """Runs started (or found again) for every created object in the event."""
     run_ids = []
     for record in event.Records:
         if not record.eventName.startswith("ObjectCreated"):
             continue
-        for workflow in matching_workflows(record.s3.bucket.name, record.key):
+        workflows = matching_workflows(record.s3.bucket.name, record.key)
+        if not workflows or made_by_stack(record.s3.bucket.name, record.key):
+            continue
+        for workflow in workflows:
             run_ids.append(run_upload(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket))
     return run_ids

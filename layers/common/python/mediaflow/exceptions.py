@@ -48,6 +48,12 @@ class DownloadError(MediaError):
     code = "ResourceDownloadFailed"
 
 
+class UploadError(MediaflowError):
+    """An output could not be written (most often: a bucket the stack may not write)."""
+
+    code = "ResourceUploadFailed"
+
+
 class TransientError(MediaflowError):
     """A failure worth retrying (throttling, a dependency briefly unavailable)."""
 

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 from . import aws, config, ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .models import Execution, Feature, Model, NotifyConfig, Queue
+from .notify.targets import check_target
 from .notify.signing import new_secret
 from .times import now
 
@@ -289,6 +290,8 @@ def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, A
         raise InvalidInputError("NotifyConfig.Url is required when the callback is On and of Type Url")
     if rule and rule.State == "On" and rule.Type == "TDMQ" and not rule.MqName:
         raise InvalidInputError("NotifyConfig.MqName is required when the callback is of Type TDMQ")
+    if rule:
+        check_target(rule)
     queue = ensure_queues(bucket)[feature]
     if queue.QueueId != queue_id:
         raise NotFoundError(f"queue {queue_id} does not exist")

@@ -7,11 +7,16 @@ import posixpath
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from . import aws
-from .exceptions import DownloadError, InvalidInputError
+from .exceptions import DownloadError, InvalidInputError, UploadError
 from .models import OutputObject
+
+# User metadata on every object the stack writes (outputs, imported URL inputs): the Dispatcher never
+# starts a workflow on such an object, so outputs written into a workflow's own bucket cannot loop.
+MADE_BY = "mediaflow-made"
 
 
 def object_key(url: str, bucket: str) -> str:
@@ -53,9 +58,24 @@ def md5_of(path: Path) -> str:
 
 
 def upload(path: Path, bucket: str, key: str, content_type: str | None = None) -> OutputObject:
-    extra = {"ContentType": content_type} if content_type else {}
-    aws.client("s3").upload_file(str(path), bucket, key, ExtraArgs=extra)
+    """Write an output. It carries the marker that keeps it from triggering workflows of its bucket."""
+    extra: dict[str, object] = {"Metadata": {MADE_BY: "output"}}
+    if content_type:
+        extra["ContentType"] = content_type
+    try:
+        aws.client("s3").upload_file(str(path), bucket, key, ExtraArgs=extra)
+    except (ClientError, S3UploadFailedError) as error:
+        raise UploadError(f"cannot write s3://{bucket}/{key}: {_reason(error)}") from error
     return OutputObject(bucket=bucket, key=key, size=path.stat().st_size, md5=md5_of(path))
+
+
+def _reason(error: Exception) -> str:
+    """AccessDenied says what to grant: the bucket is not one the stack may write."""
+    text = str(error)
+    if "AccessDenied" in text or "Forbidden" in text or "403" in text:
+        return (f"access denied ({text}). The stack may write only its own buckets and the ones activated "
+                "through POST /mediabucket with the bucket policy it answers")
+    return text
 
 
 def delete(objects: list[OutputObject]) -> None:

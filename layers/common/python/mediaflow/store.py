@@ -9,6 +9,7 @@ Keys (pk / sk, and the gsi1 index for "X of Y" lookups):
 | job       | JOB#<id>          | JOB       |                             |                         |
 | execution | EXEC#<id>         | EXEC      | QUEUE#<id>#WAITING (waiting)| <priority rank>#<seq>   |
 | bucket    | BUCKET#<bucket>   | CONFIG    |                             |                         |
+| activation| BUCKET#<bucket>   | ACTIVATION| MEDIABUCKETS                | <bucket>                |
 | template  | TEMPLATE#<id>     | TEMPLATE  | BUCKET#<bucket>#TEMPLATE    | <id>                    |
 | session   | SESSION#<id>      | SESSION   |                             |                         |
 
@@ -65,6 +66,11 @@ def put_new(pk: str, sk: str, doc: BaseModel, **attributes: Any) -> bool:
         if is_condition_failure(error):
             return False
         raise
+
+
+def put(pk: str, sk: str, doc: BaseModel, **attributes: Any) -> None:
+    """Write a record whoever wrote it before (a record that only its latest writer's view matters for)."""
+    table().put_item(Item=_item(pk, sk, doc, 1, **attributes))
 
 
 def get(pk: str, sk: str, model: type[M]) -> tuple[M, int] | None:

@@ -9,10 +9,11 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import ValidationError, field_validator
 
-from . import aws, config, ids, store
+from . import aws, buckets, config, ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .jobs import get_job, job_key, put_job
 from .models import FINAL_STATES, Execution, Feature, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
+from .notify.targets import check_target
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
 from .templates import FEATURE_TAGS, build_operation
 from .times import now
@@ -99,6 +100,7 @@ def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_
                 feature: Feature = "media") -> list[Job]:
     """Validate every operation, then create and queue one job per operation on the bucket's queue of
     `feature` (whose tickets go to `queue_url`). Nothing is written unless the whole request is valid."""
+    buckets.require_served(bucket, "the request's bucket")
     request = parse_jobs_request(body, FEATURE_TAGS[feature])
     region = config.region()
     queue_id = ids.stable_id(ids.QUEUE, bucket, feature)
@@ -111,10 +113,13 @@ def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_
             operation = build_operation(request.Tag, spec, default_bucket=output_bucket, default_region=region)
         except InvalidInputError as error:
             raise InvalidInputError(f"{where}: {error.message}") from error
+        if operation.Output.Bucket:
+            buckets.require_served(operation.Output.Bucket, f"{where}.Output.Bucket")
         operations.append(operation)
     _check_object(bucket, request.Input.Object)
     queue = ensure_queues(bucket)[feature]
     notify = callback_rule(request, queue)
+    check_target(notify)
     created = now()
     jobs = []
     for operation in operations:

@@ -7,14 +7,17 @@ import os
 from typing import Any
 
 import requests
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, ParamValidationError
 
-from . import aws, config, ids, mps, store
-from .exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError
+from . import aws, buckets, config, ids, mps, store
+from .exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError, UploadError
 from .jobs import created_key, get_execution, jobs_of, put_job
 from .models import Execution, Job, JobInput, Model
+from .notify.targets import check_target
 from .notify.urls import check_callback_url
 from .queues import enqueue, ensure_queues, send_ticket
+from .storage import MADE_BY
 from .templates import build_operation
 from .times import now
 
@@ -47,14 +50,19 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
         except (UnsafeUrlError, DeliveryError) as error:  # refused, or its name does not resolve
             raise InvalidInputError(f"InputInfo.UrlInputInfo.Url: {error.message}", code="InvalidParameterValue") from error
         bucket, key = plan.output_bucket or default_bucket, None
+        buckets.require_served(bucket, "OutputStorage")  # the URL's object is imported there
     else:
         bucket, key = plan.bucket or default_bucket, plan.key or ""
+        buckets.require_served(bucket, "InputInfo")
         if not _exists(bucket, key):
             raise InvalidInputError(f"InputInfo: object {key} does not exist in bucket {bucket}",
                                     code="InvalidParameterValue")
     task_id = mps.task_id()
     key = key or f"imports/{task_id}/{plan.url_name}"
     output_bucket = plan.output_bucket or bucket
+    buckets.require_served(output_bucket, "OutputStorage")
+    if plan.notify:
+        check_target(plan.notify)
     operations = [build_operation(sub.tag, sub.operation, default_bucket=output_bucket, default_region=region)
                   for sub in plan.subtasks]
     if plan.session_id:
@@ -98,9 +106,11 @@ def import_input(execution: Execution) -> None:
             response.raw.decode_content = True
             aws.client("s3").upload_fileobj(_Capped(response.raw, MAX_IMPORT_BYTES), execution.bucket, execution.object,
                                             ExtraArgs={"ContentType": response.headers.get("Content-Type") or
-                                                       "application/octet-stream"})
+                                                       "application/octet-stream", "Metadata": {MADE_BY: "import"}})
     except requests.RequestException as error:
         raise DownloadError(f"{url} could not be fetched: {error}") from error
+    except (ClientError, S3UploadFailedError) as error:
+        raise UploadError(f"{url} could not be imported into s3://{execution.bucket}/{execution.object}: {error}") from error
 
 
 class _Capped:

@@ -11,9 +11,10 @@ from typing import Any, Literal
 import xmltodict
 from pydantic import ValidationError, field_validator
 
-from . import ids, store
+from . import buckets, ids, store
 from .exceptions import InvalidInputError, NotFoundError
 from .models import Model, NotifyConfig
+from .notify.targets import check_target
 from .templates import JOB_TAGS, build_operation
 from .times import now
 
@@ -213,11 +214,14 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
     if not NAME.match(workflow.Name):
         raise InvalidInputError("MediaWorkflow.Name: up to 128 letters, digits, '-' or '_'")
     workflow.Topology.check()
+    buckets.require_served(bucket, "the workflow's bucket", uploads=True)
     queue_id = workflow.start.QueueId
     if queue_id and queue_id != ids.stable_id(ids.QUEUE, bucket, "media"):
         raise InvalidInputError(f"Topology.Nodes.Start.Input.QueueId: {queue_id} is not the media queue of bucket {bucket}")
     try:
-        workflow.start.notify, workflow.start.ext_filter  # noqa: B018 - parsed now so that a bad rule is refused now
+        if workflow.start.notify:  # parsed now so that a bad rule is refused now
+            check_target(workflow.start.notify)
+        workflow.start.ext_filter  # noqa: B018
     except ValidationError as error:
         raise InvalidInputError(f"Topology.Nodes.Start.Input: {error.errors()[0]['msg']}") from error
     for name in workflow.Topology.ordered_nodes():
@@ -225,6 +229,8 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
         output = (node.Operation or {}).get("Output") or {}
         if not isinstance(output, dict):
             raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output must be an element")
+        if isinstance(output.get("Bucket"), str) and output["Bucket"]:
+            buckets.require_served(output["Bucket"], f"Topology.Nodes.{name}.Operation.Output.Bucket")
         try:  # parameters are checked now, not at the first upload
             build_operation(node.Type, node.Operation or {}, default_bucket=bucket, default_region="-")
         except InvalidInputError as error:

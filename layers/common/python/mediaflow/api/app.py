@@ -33,7 +33,7 @@ from .. import __version__
 from ..config import setting
 from ..exceptions import AccessDeniedError, InvalidInputError, MediaflowError, NotFoundError
 from ..observability import logger
-from . import auth, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes, xmlio
+from . import auth, cos_buckets, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes, xmlio
 from .routing import BUCKET_PATTERN
 
 COS, MPS = "cos", "mps"
@@ -56,7 +56,7 @@ TC_CODES = {
 SERVICE_CODES = {400: "InvalidArgument", 403: "AccessDenied", 404: "ResourceNotFound", 405: "MethodNotAllowed"}
 
 app = APIGatewayHttpResolver(enable_validation=True)
-for _module in (cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes):
+for _module in (cos_buckets, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes):
     app.include_router(_module.router)
 
 

@@ -1,5 +1,5 @@
 """COS CI jobs of the three feature queues: media (/jobs), speech recognition (/asr_jobs) and document
-preview (/doc_jobs), each created, described, listed and cancelled alike; and bucket activation."""
+preview (/doc_jobs), each created, described, listed and cancelled alike."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..config import region, setting
+from ..config import setting
 from ..exceptions import InvalidInputError, NotFoundError
 from ..jobs import describe_jobs, list_jobs
 from ..models import Feature, JobState
 from ..notify.outbox import deliveries
-from ..queues import ensure_queues, tickets_url
+from ..queues import tickets_url
 from ..submit import cancel_jobs, create_jobs
 from ..templates import FEATURE_TAGS
-from ..times import now
 from ..xml import jobs_detail
 from .routing import Route, times
 
@@ -94,13 +93,3 @@ def cancel(job_ids: str) -> Response[str]:
         raise InvalidInputError("PUT /jobs/<id> takes the ?cancel flag")
     cancel_jobs(route.bucket, id_list(job_ids))
     return route.empty()
-
-
-@router.post("/mediabucket")
-@router.post("/asrbucket")
-@router.post("/docbucket")
-def activate_bucket() -> Response[str]:
-    """Open the service on the bucket: its feature queues are created (they also are on first use)."""
-    ensure_queues(route.bucket)
-    return route.ok({"MediaBucket": times({"BucketId": route.bucket, "Name": route.bucket, "Region": region(),
-                                           "CreateTime": now()})})

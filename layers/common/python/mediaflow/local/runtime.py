@@ -69,6 +69,34 @@ def atomic_table_requests() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+def report_eventbridge_setting() -> None:
+    """GetBucketNotificationConfiguration answers `<EventBridgeConfiguration/>` when a bucket sends its
+    events to EventBridge, as S3 does; moto keeps the setting but leaves it out of the answer."""
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.get_bucket_notification, "reports_eventbridge", False):
+        return
+    unreported = S3Response.get_bucket_notification
+
+    def get_bucket_notification(self: Any) -> Any:
+        status, headers, body = unreported(self)
+        configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        if configuration is not None and configuration.event_bridge is not None and isinstance(body, (str, bytes)):
+            text = body.decode() if isinstance(body, bytes) else body
+            if "<EventBridgeConfiguration" not in text:
+                if "</NotificationConfiguration>" in text:
+                    text = text.replace("</NotificationConfiguration>",
+                                        "<EventBridgeConfiguration/></NotificationConfiguration>")
+                else:
+                    text = text.replace("/>", "><EventBridgeConfiguration/></NotificationConfiguration>", 1) \
+                        if text.rstrip().endswith("/>") else text
+            body = text
+        return status, headers, body
+
+    get_bucket_notification.reports_eventbridge = True  # type: ignore[attr-defined]
+    S3Response.get_bucket_notification = get_bucket_notification  # type: ignore[method-assign]
+
+
 # moto invokes SQS-mapped functions inside SendMessage and never redelivers; pollers (or tests)
 # take that role, so moto's queues keep no mappings of their own.
 NO_INLINE_MAPPINGS = property(lambda self: {}, lambda self, value: None)
@@ -299,6 +327,7 @@ class LocalRuntime:
 
         sqs_models.Queue.lambda_event_source_mappings = NO_INLINE_MAPPINGS
         atomic_table_requests()
+        report_eventbridge_setting()
 
     def up(self, template: Path, *, stack_name: str = "mediaflow", parameters: dict[str, str] | None = None) -> Any:
         """Deploy the template, remember where each artifact came from, start the queue pollers."""

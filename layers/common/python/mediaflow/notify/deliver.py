@@ -29,6 +29,7 @@ from ..queues import bucket_secret
 from .http import post_callback
 from .outbox import DeliveryState, Notification, record
 from .signing import signature_headers
+from .targets import check_target
 
 SQS_MAX_DELAY = 900  # DelaySeconds
 SQS_MAX_VISIBILITY = 43200
@@ -64,8 +65,10 @@ def deliver(notification: Notification, settings: DeliverySettings) -> None:
                       allow_loopback=settings.allow_loopback, connect_timeout=min(3.0, settings.timeout_seconds),
                       read_timeout=settings.timeout_seconds)
     elif rule.MqMode == "Topic":
+        check_target(rule)
         _publish_to_topic(rule, notification)
     else:
+        check_target(rule)
         _send_to_queue(rule, notification)
 
 
@@ -110,7 +113,7 @@ def _publish_to_topic(rule: NotifyConfig, notification: Notification) -> None:
     sns = aws.client("sns", region)
     try:
         arn = name if name.startswith("arn:") else \
-            f"arn:aws:sns:{region or sns.meta.region_name}:{_account()}:{name}"
+            f"arn:{sns.meta.partition}:sns:{region or sns.meta.region_name}:{_account()}:{name}"
         sns.publish(TopicArn=arn, Message=notification.body, MessageAttributes=_attributes(notification),
                     **_fifo(name, notification))
     except (ClientError, BotoCoreError) as error:
