@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
-from mediaflow import store, workflows
+from mediaflow import planner, store, workflows
 from mediaflow.docs import open_pdf
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
@@ -168,10 +168,12 @@ def test_plan_event_cuts_units(stack, handler_env, sample_video) -> None:
 
     planned = import_handler("plan", handler_env).handler(event, LambdaContext())
 
-    assert all(abs(u["duration"] - 4.0) < 0.1 for u in planned["units"]) and planned["next_stage"] == -1
-    kinds = sorted(u["kind"] for u in planned["units"])
+    assert planned == {"units": [0, 1, 2], "joins": [], "next_stage": -1}  # numbers: the specs are in the work store
+    units, _ = planner.planned_specs(run_id, 0, planned)
+    assert all(abs(u.duration - 4.0) < 0.1 for u in units)
+    kinds = sorted(u.kind for u in units)
     assert kinds == ["snapshot", "transcode", "transcode"]
-    keys = sorted(u["output"]["key"] for u in planned["units"])
+    keys = sorted(u.output.key for u in units)
     assert keys == ["uploads/sample_360p.mp4", "uploads/sample_720p.mp4", "uploads/sample_snap_${Number}.jpg"]
     assert len(json.dumps(planned)) < 256 * 1024
     assert store.get(f"EXEC#{run_id}", "EXEC", Execution)[0].units_total == 3

@@ -69,10 +69,14 @@ def test_plan_units_finish_notify_deliver_signed_callbacks(stack, handler_env, s
     run_id = dispatched_run(handler_env, sample_video, receiver.url)
     plan = import_handler("plan", handler_env).handler(load_event("plan-execution") | {"execution_id": run_id}, LambdaContext())
     unit = import_handler("unit", handler_env)
-    results = [unit.handler(spec, LambdaContext()) for spec in plan["units"]]
-    finish_event = load_event("finish-success") | {"execution_id": run_id, "results": results}
+    answers = [unit.handler(load_event("unit-planned") | {"execution_id": run_id, "index": n}, LambdaContext())
+               for n in plan["units"]]
+    assert answers == [{"ok": True, "index": n, "report": False} for n in plan["units"]]
+    finish = import_handler("finish", handler_env)
+    recorded = finish.handler(load_event("finish-record-stage") | {"execution_id": run_id}, LambdaContext())
+    assert len(recorded["recorded"]) == 3
 
-    outcome = import_handler("finish", handler_env).handler(finish_event, LambdaContext())
+    outcome = finish.handler({"execution_id": run_id}, LambdaContext())
     assert outcome["state"] == "Success"
 
     event, _ = notify_event(stack.outputs["NotifyQueueUrl"])
