@@ -9,7 +9,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
+from support import EVENT_BUCKET, ROOT, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 from mediaflow import planner, store, workflows
 from mediaflow.docs import open_pdf
 from mediaflow.jobs import get_execution, get_job
@@ -219,3 +219,14 @@ def test_convert_event_turns_the_document_into_a_pdf(stack, handler_env, tmp_pat
     converted = tmp_path / "converted.pdf"
     converted.write_bytes(pdf)
     assert open_pdf(converted, None).page_count == 2
+
+
+def test_the_deployed_definition_is_the_file_with_its_substitutions(stack) -> None:
+    """The raw definition is JSON; deployed, its ${...} are filled and its "$$" context paths kept."""
+    raw = json.loads((ROOT / "statemachine" / "job.asl.json").read_text())
+    deployed = json.loads(boto3.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.outputs["StateMachineArn"])["definition"])
+    assert deployed["States"]["RunUnits"]["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
+    assert deployed["States"]["Plan"]["ResultSelector"]["concurrency.$"] == "States.StringToJson('10')"
+    assert deployed["States"]["Plan"]["Resource"].startswith("arn:aws:lambda:")
+    assert raw["States"]["RunUnits"]["MaxConcurrencyPath"] == deployed["States"]["RunUnits"]["MaxConcurrencyPath"]
