@@ -16,7 +16,7 @@ import pytest
 
 from mediaflow import dispatch, workflows
 from mediaflow.jobs import get_execution, jobs_of
-from mediaflow.local.payloads import STATE_LIMIT, largest_payload
+from mediaflow.local.payloads import STATE_LIMIT, history, largest_payload
 from mediaflow.media import probe
 from mediaflow.split import MAX_PIECES
 
@@ -105,6 +105,8 @@ def test_two_split_transcodes_of_100_pieces_with_three_watermarks_stay_far_below
         local_stack.client("s3").download_file(out_bucket, key, str(local))
         assert abs(probe(str(local)).duration - SECONDS) <= 0.5
 
-    largest = largest_payload(sfn, arn)
-    print(f"\n{execution.stage_units[0]} units in one stage ran in {took:.0f} s; largest state payload: {largest}")
+    largest, events = largest_payload(sfn, arn), len(history(sfn, arn))
+    units = execution.stage_units[0]
+    print(f"\n{units} units in one stage ran in {took:.0f} s; largest state payload: {largest}; "
+          f"{events} history events ({events / units:.1f} a unit; AWS keeps at most 25,000)")
     assert largest.size < STATE_LIMIT / 16  # the old design needed about 400 KB here
