@@ -174,3 +174,39 @@ def serve_bucket(bucket: str) -> None:
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(buckets.bucket_policy(bucket)))
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
     assert buckets.activate(bucket).State == "Active"
+
+
+# ------------------------------------------------------------------ a stage run as the state machine runs it
+class PlannedStage:
+    """One stage of an execution run through the library's steps, in-process, as the state machine
+    runs them: Plan stores the unit specs and returns their numbers (`plan`); `units` and `joins` are
+    the specs behind those numbers (as dicts), read back before anything runs; `run` runs the units,
+    then the joins, by number (each stores its result), and records the stage from what they stored."""
+
+    def __init__(self, execution_id: str, stage: int = 0):
+        from mediaflow import planner
+
+        self.execution_id, self.stage = execution_id, stage
+        self.plan = planner.plan(execution_id, stage)
+        units, joins = planner.planned_specs(execution_id, stage, self.plan)
+        self.units = [u.model_dump(mode="json") for u in units]
+        self.joins = [u.model_dump(mode="json") for u in joins]
+        self.next_stage = self.plan["next_stage"]
+
+    def run(self, workers: int = 1, *, record: bool = True) -> tuple[list[dict], list[dict]]:
+        """The units' and the joins' answers to the state machine ({ok, index, report})."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from mediaflow.finish import record_stage
+        from mediaflow.units import run_planned
+        from mediaflow.unitstore import UnitRef
+
+        def run(numbers: list[int]) -> list[dict]:
+            refs = [UnitRef(execution_id=self.execution_id, stage=self.stage, index=n) for n in numbers]
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(run_planned, refs))
+
+        answers = run(self.plan["units"]), run(self.plan["joins"])
+        if record:
+            record_stage(self.execution_id, self.stage)
+        return answers

@@ -2,13 +2,17 @@
 
 from mediaflow.models import UnitSpec
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
-from mediaflow.units import run_unit
+from mediaflow.units import run_planned, run_unit
+from mediaflow.unitstore import UnitRef
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: object) -> dict:
-    result = run_unit(UnitSpec.model_validate(event))
-    metrics.add_metric(name="UnitsSucceeded" if result.ok else "UnitsFailed", unit=MetricUnit.Count, value=1)
-    return result.model_dump(mode="json")
+    if "kind" in event:  # a whole spec, invoked directly (events/unit-*.json): its whole result comes back
+        result = run_unit(UnitSpec.model_validate(event)).model_dump(mode="json")
+    else:  # a planned unit, by number (the state machine): its result goes to the work store
+        result = run_planned(UnitRef.model_validate(event))
+    metrics.add_metric(name="UnitsSucceeded" if result["ok"] else "UnitsFailed", unit=MetricUnit.Count, value=1)
+    return result

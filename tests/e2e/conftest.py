@@ -15,11 +15,13 @@ import boto3
 import pytest
 
 from mediaflow import aws, config
+from mediaflow.local.payloads import Payload, largest_of_state_machine
 from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_BUDGET = 120  # seconds
 EXTERNAL_BUCKET = "e2e-external-uploads"  # a bucket outside the stack (ExternalBucketNames)
+LARGEST: list[Payload] = []  # the largest state payload of the stack's executions, read before it stops
 
 
 @dataclass
@@ -70,6 +72,10 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     try:
         yield stack
     finally:
+        try:
+            LARGEST.append(largest_of_state_machine(stack.client("stepfunctions"), stack.outputs["StateMachineArn"]))
+        except Exception as error:  # a figure for the summary, never a reason to fail
+            print(f"largest state payload not measured: {error!r}")
         process.terminate()
         try:
             process.wait(timeout=20)
@@ -83,3 +89,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                 os.environ[name] = value
         aws.reset()
         config.table_name.cache_clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for payload in LARGEST:
+        terminalreporter.write_line(f"largest Step Functions state payload of the e2e stack's executions: {payload} "
+                                    f"({payload.execution_arn.rsplit(':', 1)[-1]})")

@@ -15,8 +15,7 @@ from mediaflow.finish import finish, record_results
 from mediaflow.jobs import get_execution, get_job, jobs_of, list_jobs
 from mediaflow.models import UnitResult, UnitSpec
 from mediaflow.queues import claim_next, ensure_queues, update_queue, waiting
-from mediaflow.units import run_unit
-from support import serve_bucket
+from support import PlannedStage, serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "cp-bucket"
@@ -200,11 +199,9 @@ def test_workflow_update_pause_and_delete(bucket) -> None:
 
 
 def run_stage(run_id: str, stage: int) -> tuple[list[UnitSpec], int]:
-    plan = planner.plan(run_id, stage)
-    units = [UnitSpec.model_validate(u) for u in plan["units"]]
-    results = [run_unit(u) for u in units]
-    record_results(run_id, results)
-    return units, plan["next_stage"]
+    planned = PlannedStage(run_id, stage)
+    planned.run()
+    return [UnitSpec.model_validate(u) for u in planned.units], planned.next_stage
 
 
 def test_a_later_node_works_on_the_output_of_the_node_it_follows(bucket) -> None:
@@ -232,9 +229,8 @@ def test_a_node_after_a_failed_node_is_not_run(bucket) -> None:
     workflow = workflows.create_workflow(BUCKET, serial_after_parallel(os.environ["OUTPUT_BUCKET"]))
     run_id = dispatch.trigger(workflow, "in/clip.mp4", media_queue_url=os.environ["MEDIA_QUEUE_URL"],
                               output_bucket=os.environ["OUTPUT_BUCKET"])
-    plan = planner.plan(run_id, 0)
-    failed = [UnitResult(job_id=u["job_id"], kind=u["kind"], ok=False, code="InvalidMedia", message="broken")
-              for u in plan["units"]]
+    units, _ = planner.plan_units(run_id, 0)
+    failed = [UnitResult(job_id=u.job_id, kind=u.kind, ok=False, code="InvalidMedia", message="broken") for u in units]
     record_results(run_id, failed)
     assert planner.plan(run_id, 1)["units"] == []
     animation = next(j for j in jobs_of(get_execution(run_id)) if j.Tag == "Animation")

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
-from mediaflow import store, workflows
+from support import EVENT_BUCKET, ROOT, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
+from mediaflow import planner, store, workflows
 from mediaflow.docs import open_pdf
 from mediaflow.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
@@ -168,10 +168,12 @@ def test_plan_event_cuts_units(stack, handler_env, sample_video) -> None:
 
     planned = import_handler("plan", handler_env).handler(event, LambdaContext())
 
-    assert all(abs(u["duration"] - 4.0) < 0.1 for u in planned["units"]) and planned["next_stage"] == -1
-    kinds = sorted(u["kind"] for u in planned["units"])
+    assert planned == {"units": [0, 1, 2], "joins": [], "next_stage": -1}  # numbers: the specs are in the work store
+    units, _ = planner.planned_specs(run_id, 0, planned)
+    assert all(abs(u.duration - 4.0) < 0.1 for u in units)
+    kinds = sorted(u.kind for u in units)
     assert kinds == ["snapshot", "transcode", "transcode"]
-    keys = sorted(u["output"]["key"] for u in planned["units"])
+    keys = sorted(u.output.key for u in units)
     assert keys == ["uploads/sample_360p.mp4", "uploads/sample_720p.mp4", "uploads/sample_snap_${Number}.jpg"]
     assert len(json.dumps(planned)) < 256 * 1024
     assert store.get(f"EXEC#{run_id}", "EXEC", Execution)[0].units_total == 3
@@ -217,3 +219,14 @@ def test_convert_event_turns_the_document_into_a_pdf(stack, handler_env, tmp_pat
     converted = tmp_path / "converted.pdf"
     converted.write_bytes(pdf)
     assert open_pdf(converted, None).page_count == 2
+
+
+def test_the_deployed_definition_is_the_file_with_its_substitutions(stack) -> None:
+    """The raw definition is JSON; deployed, its ${...} are filled and its "$$" context paths kept."""
+    raw = json.loads((ROOT / "statemachine" / "job.asl.json").read_text())
+    deployed = json.loads(boto3.client("stepfunctions").describe_state_machine(
+        stateMachineArn=stack.outputs["StateMachineArn"])["definition"])
+    assert deployed["States"]["RunUnits"]["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
+    assert deployed["States"]["Plan"]["ResultSelector"]["concurrency.$"] == "States.StringToJson('10')"
+    assert deployed["States"]["Plan"]["Resource"].startswith("arn:aws:lambda:")
+    assert raw["States"]["RunUnits"]["MaxConcurrencyPath"] == deployed["States"]["RunUnits"]["MaxConcurrencyPath"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,11 @@ import boto3
 import pytest
 
 from mediaflow import submit
-from mediaflow.finish import finish, record_results
+from mediaflow.finish import finish
 from mediaflow.jobs import get_job
 from mediaflow.media import probe
-from mediaflow.models import UnitResult, UnitSpec
-from mediaflow.planner import plan
 from mediaflow.split import WORK_PREFIX
-from mediaflow.units import run_unit
-from support import serve_bucket
+from support import PlannedStage, serve_bucket
 
 pytestmark = pytest.mark.integration
 BUCKET = "media-jobs"
@@ -55,13 +51,10 @@ def create(tag: str, operation: dict[str, Any]) -> str:
     return jobs[0].JobId
 
 
-def run(job_id: str) -> dict[str, Any]:
-    """One stage as the state machine runs it; returns the plan."""
-    planned = plan(job_id, 0)
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["units"]))
-        joined = list(pool.map(lambda spec: run_unit(UnitSpec.model_validate(spec)), planned["joins"]))
-    record_results(job_id, [*results, *joined])
+def run(job_id: str) -> PlannedStage:
+    """One stage as the state machine runs it, then the finish; returns the planned stage."""
+    planned = PlannedStage(job_id, 0)
+    planned.run(workers=2)
     finish(job_id, results=[], notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
     return planned
 
@@ -94,10 +87,10 @@ def test_a_split_transcode_equals_a_single_pass(bucket, tmp_path, monkeypatch) -
     planned = run(split_job)
     monkeypatch.setenv("SPLIT_SECONDS", "0")
     single_job = create("Transcode", TRANSCODE | {"Output": {"Object": "out/single.${ext}"}})
-    assert len(run(single_job)["units"]) == 1
+    assert len(run(single_job).units) == 1
 
-    kinds = [u["kind"] for u in planned["units"]]
-    assert kinds.count("piece") == 4 and kinds.count("audio") == 1 and len(planned["joins"]) == 1
+    kinds = [u["kind"] for u in planned.units]
+    assert kinds.count("piece") == 4 and kinds.count("audio") == 1 and len(planned.joins) == 1
     job = get_job(split_job)
     assert job.State == "Success", job.Message
     assert job.Operation.MediaResult["OutputFile"]["ObjectName"] == ["out/split.mp4"]  # no piece is a result
@@ -113,16 +106,15 @@ def test_a_split_transcode_equals_a_single_pass(bucket, tmp_path, monkeypatch) -
 def test_a_failed_piece_fails_the_job_with_its_reason_and_leaves_no_output(bucket, monkeypatch) -> None:
     monkeypatch.setenv("SPLIT_SECONDS", "3")
     job_id = create("Transcode", TRANSCODE | {"Output": {"Object": "out/broken.${ext}"}})
-    planned = plan(job_id, 0)
+    planned = PlannedStage(job_id, 0)
     work = os.environ["OUTPUT_BUCKET"]
-    piece = next(u for u in planned["units"] if u["kind"] == "piece")
+    piece = next(u for u in planned.units if u["kind"] == "piece")
     boto3.client("s3").put_object(Bucket=work, Key=piece["input"]["key"], Body=b"\x00" * 1000)  # a piece got damaged
-    results = [run_unit(UnitSpec.model_validate(spec)) for spec in planned["units"]]
-    joined = [run_unit(UnitSpec.model_validate(spec)) for spec in planned["joins"]]
-    record_results(job_id, [*results, *joined])
+    _, joined = planned.run()
     job = get_job(job_id)
     assert job.State == "Failed" and job.Message and "missing" not in job.Message  # the piece's own reason
-    assert not any(isinstance(r, UnitResult) and r.ok for r in joined)
+    assert joined and not any(answer["ok"] for answer in joined)
+    finish(job_id, results=[], notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
     s3 = boto3.client("s3")
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/broken")
     assert "Contents" not in s3.list_objects_v2(Bucket=work, Prefix=WORK_PREFIX)

@@ -45,8 +45,10 @@ class Run:
         assert [e.id for e in claim_next(job.QueueId)] == [job.execution_id]
         plan = self.plan.handler({"execution_id": job.execution_id, "stage": 0}, LambdaContext())
         self.units[job.JobId] = len(plan["units"]) + len(plan["joins"])
-        results = [self.unit.handler(unit, LambdaContext()) for unit in plan["units"]]
-        self.finish.handler({"execution_id": job.execution_id, "results": results}, LambdaContext())
+        for number in plan["units"]:  # as the state machine calls the steps: by unit number
+            self.unit.handler({"execution_id": job.execution_id, "stage": 0, "index": number}, LambdaContext())
+        self.finish.handler({"execution_id": job.execution_id, "stage": 0}, LambdaContext())
+        self.finish.handler({"execution_id": job.execution_id}, LambdaContext())
         assert get_execution(job.execution_id).state == "Failed"
         return get_job(job.JobId)
 

@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 
 import boto3
 import pytest
 import xmltodict
 
-from mediaflow.jobs import get_execution, get_job
+from mediaflow import planner, speech_jobs, unitstore
+from mediaflow.jobs import get_execution, get_job, jobs_of
 from mediaflow.local.demo import CallbackReceiver
 from mediaflow.notify import verify
+from mediaflow.models import ObjectRef, UnitSpec
 from mediaflow.queues import bucket_secret
+from mediaflow.unitstore import payload_bytes
 from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -69,10 +74,14 @@ def test_plan_units_finish_notify_deliver_signed_callbacks(stack, handler_env, s
     run_id = dispatched_run(handler_env, sample_video, receiver.url)
     plan = import_handler("plan", handler_env).handler(load_event("plan-execution") | {"execution_id": run_id}, LambdaContext())
     unit = import_handler("unit", handler_env)
-    results = [unit.handler(spec, LambdaContext()) for spec in plan["units"]]
-    finish_event = load_event("finish-success") | {"execution_id": run_id, "results": results}
+    answers = [unit.handler(load_event("unit-planned") | {"execution_id": run_id, "index": n}, LambdaContext())
+               for n in plan["units"]]
+    assert answers == [{"ok": True, "index": n, "report": False} for n in plan["units"]]
+    finish = import_handler("finish", handler_env)
+    recorded = finish.handler(load_event("finish-record-stage") | {"execution_id": run_id}, LambdaContext())
+    assert len(recorded["recorded"]) == 3
 
-    outcome = import_handler("finish", handler_env).handler(finish_event, LambdaContext())
+    outcome = finish.handler({"execution_id": run_id}, LambdaContext())
     assert outcome["state"] == "Success"
 
     event, _ = notify_event(stack.outputs["NotifyQueueUrl"])
@@ -104,3 +113,103 @@ def test_notify_refuses_unsafe_url_straight_to_the_dlq(stack, handler_env) -> No
     dead = sqs.receive_message(QueueUrl=stack.outputs["NotifyDeadLetterQueueUrl"], MessageAttributeNames=["All"])["Messages"]
     reason = dead[0]["MessageAttributes"]["reason"]["StringValue"]
     assert "169.254.169.254" in reason and "refused" in reason
+
+
+# ------------------------------------------------------------------ state size (Step Functions stops at 256 KiB)
+WATERMARKS = [{"Type": "Text", "Pos": pos, "Dx": "10", "Dy": "10", "StartTime": "0", "EndTime": "3600",
+               "Text": {"Text": f"mediaflow watermark {n}", "FontSize": "30", "FontColor": "0xFFFFFF", "Transparency": "80"}}
+              for n, pos in enumerate(("TopLeft", "TopRight", "BottomLeft"))]
+TRANSCODE_PARAMS = {"Container": {"Format": "mp4"}, "Video": {"Codec": "H.264", "Height": "720", "Crf": "23", "Preset": "veryfast"},
+                    "Audio": {"Codec": "aac", "Bitrate": "128"}}
+
+
+def split_like(pieces: int) -> Callable[..., list[UnitSpec]]:
+    """A stand-in for planner.units_for: each job becomes `pieces` piece units with three watermarks,
+    an audio unit and a join over all pieces, shaped as split.plan_split makes them (no media needed)."""
+    def units_for(job, execution, source, inputs, queue) -> list[UnitSpec]:
+        def work(name: str) -> ObjectRef:
+            return ObjectRef(bucket=os.environ["OUTPUT_BUCKET"], key=f"mediaflow-work/{execution.id}/{job.JobId}/{name}")
+
+        common = {"execution_id": execution.id, "job_id": job.JobId, "params": TRANSCODE_PARAMS}
+        units = [UnitSpec(kind="piece", input=work(f"src-{n}.mkv"), output=work(f"enc-{n}.mkv"), watermarks=WATERMARKS,
+                          images=[None] * 3, duration=6.0, **common) for n in range(pieces)]
+        units.append(UnitSpec(kind="audio", input=work("src-audio.mka"), output=work("enc-audio.mka"), duration=600.0, **common))
+        join = UnitSpec(kind="join", input=units[0].output, parts=[u.output for u in units[:pieces]], audio=work("enc-audio.mka"),
+                        output=ObjectRef(bucket=BUCKET, key=f"out/{job.JobId}.mp4"), duration=600.0, **common)
+        return [*units, join]
+
+    return units_for
+
+
+def state_after_plan(run_id: str, planned: dict) -> int:
+    """The state RunUnits gets: the execution's input and Plan's answer with the Maps' concurrency."""
+    return payload_bytes({"execution_id": run_id, "stage": 0, "plan": planned | {"concurrency": 40}})
+
+
+def test_a_full_stage_plans_to_unit_numbers_only(stack, handler_env, sample_video, monkeypatch) -> None:
+    run_id = dispatched_run(handler_env, sample_video)  # three jobs in one stage
+    monkeypatch.setattr(planner, "units_for", split_like(331))  # 3 x (331 pieces + audio + join) = 999 units
+
+    planned = import_handler("plan", handler_env).handler({"execution_id": run_id, "stage": 0}, LambdaContext())
+
+    assert len(planned["units"]) == 996 and len(planned["joins"]) == 3
+    size = state_after_plan(run_id, planned)
+    print(f"\nstate after Plan, 999 units (3 split jobs x 331 pieces, 3 watermarks each): {size:,} B")
+    assert size < 8 * 1024  # was about 1 KB a unit, with the specs in the state
+    units, joins = planner.planned_specs(run_id, 0, planned)
+    assert [u.kind for u in joins] == ["join"] * 3 and all(len(j.parts) == 331 for j in joins)
+    assert all(len(u.watermarks) == 3 for u in units if u.kind == "piece")
+    assert not any(j.State == "Failed" for j in jobs_of(get_execution(run_id)))
+
+
+def test_a_job_that_would_take_its_stage_over_the_unit_cap_fails_at_plan(stack, handler_env, sample_video, monkeypatch) -> None:
+    run_id = dispatched_run(handler_env, sample_video)
+    monkeypatch.setattr(planner, "units_for", split_like(400))  # 402 units a job: the third does not fit in 1,000
+
+    planned = planner.plan(run_id, 0)
+
+    assert len(planned["units"]) + len(planned["joins"]) == 804 and state_after_plan(run_id, planned) < 8 * 1024
+    jobs = jobs_of(get_execution(run_id))
+    refused = [j for j in jobs if j.State == "Failed"]
+    assert len(refused) == 1 and refused[0].Code == "InvalidInput.LimitExceeded", [(j.State, j.Message) for j in jobs]
+    assert "402 task units" in refused[0].Message and f"at most {planner.MAX_STAGE_UNITS} per stage" in refused[0].Message
+
+
+def test_a_long_speech_job_plans_to_unit_numbers_only(stack, handler_env, sample_video, monkeypatch) -> None:
+    run_id = dispatched_run(handler_env, sample_video)
+    chunks = speech_jobs.MAX_CHUNKS
+
+    def speech_units(job, execution, source, inputs, queue) -> list[UnitSpec]:
+        if job.Workflow.Name != "Transcode_360":
+            return []
+        work = [ObjectRef(bucket=os.environ["OUTPUT_BUCKET"], key=f"mediaflow-work/{execution.id}/{job.JobId}/chunk-{n}.json")
+                for n in range(chunks)]
+        common = {"execution_id": execution.id, "job_id": job.JobId, "params": {"EngineModelType": "16k_en"},
+                  "output": ObjectRef(bucket=BUCKET, key="out/talk.srt")}
+        units = [UnitSpec(kind="speech", input=ObjectRef(bucket=ref.bucket, key=ref.key[:-4] + "wav"), duration=60.0,
+                          **common | {"output": ref}) for ref in work]
+        return [*units, UnitSpec(kind="speech_join", input=work[0], parts=work, offsets=[60.0 * n for n in range(chunks)],
+                                 duration=60.0 * chunks, **common)]
+
+    monkeypatch.setattr(planner, "units_for", speech_units)
+    planned = planner.plan(run_id, 0)
+
+    assert (len(planned["units"]), len(planned["joins"])) == (chunks, 1)
+    size = state_after_plan(run_id, planned)
+    print(f"\nstate after Plan, a speech job of {chunks} chunks: {size:,} B")
+    assert size < 4 * 1024
+    _, (join,) = planner.planned_specs(run_id, 0, planned)
+    assert len(join.parts) == len(join.offsets) == chunks
+
+
+def test_a_retried_unit_returns_its_stored_result_without_running_again(stack, handler_env, sample_video, monkeypatch) -> None:
+    run_id = dispatched_run(handler_env, sample_video)
+    planned = planner.plan(run_id, 0)
+    unit = import_handler("unit", handler_env)
+    first = unit.handler({"execution_id": run_id, "stage": 0, "index": 0}, LambdaContext())
+
+    monkeypatch.setattr("mediaflow.units.run_unit", lambda spec: pytest.fail("a stored result was run again"))
+    assert unit.handler({"execution_id": run_id, "stage": 0, "index": 0}, LambdaContext()) == first == \
+        {"ok": True, "index": 0, "report": False}
+    stored = unitstore.load_results(run_id, 0, len(planned["units"]))
+    assert [r.ok for r in stored] == [True] and stored[0].outputs

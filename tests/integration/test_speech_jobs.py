@@ -16,7 +16,7 @@ from mediaflow import submit
 from mediaflow.jobs import get_job
 from mediaflow.models import Job
 from mediaflow.split import WORK_PREFIX
-from support import SPOKEN, make_video, speak, word_error_rate, serve_bucket
+from support import SPOKEN, PlannedStage, make_video, serve_bucket, speak, word_error_rate
 from test_media_jobs import run
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def bucket(stack) -> str:
     return BUCKET
 
 
-def speech_job(key: str, output: str, **params: Any) -> tuple[Job, dict]:
+def speech_job(key: str, output: str, **params: Any) -> tuple[Job, PlannedStage]:
     body = {"Tag": "SpeechRecognition", "Input": {"Object": key},
             "Operation": {"SpeechRecognition": {k: str(v) for k, v in params.items()}, "Output": {"Object": output}}}
     job = submit.create_jobs(BUCKET, body, output_bucket=BUCKET, queue_url=os.environ["SPEECH_QUEUE_URL"],
@@ -59,8 +59,8 @@ def test_long_speech_is_cut_at_silences_recognised_in_parallel_and_stitched(buck
                               ResTextFormat=1)
 
     assert (job.State, job.JobId[0]) == ("Success", "s"), job.Message
-    chunks = [u for u in planned["units"] if u["kind"] == "speech"]
-    assert len(chunks) >= 2 and [u["kind"] for u in planned["joins"]] == ["speech_join"]
+    chunks = [u for u in planned.units if u["kind"] == "speech"]
+    assert len(chunks) >= 2 and [u["kind"] for u in planned.joins] == ["speech_join"]
     result = job.Operation.SpeechRecognitionResult
     assert word_error_rate(" ".join(SENTENCES), result["Result"]) <= 0.35, result["Result"]
     times = srt_times(text_of("out/talk.srt"))
@@ -92,10 +92,10 @@ def test_a_video_s_speech_is_recognised_to_text(bucket, tmp_path) -> None:
 def test_what_no_engine_here_can_recognise_fails_before_any_unit(bucket, tmp_path) -> None:
     boto3.client("s3").upload_file(str(speak(tmp_path / "a.wav", SENTENCES[:1])), BUCKET, "in/a.wav")
     job, planned = speech_job("in/a.wav", "out/a.txt", EngineModelType="16k_zh")
-    assert (job.State, job.Code, planned["units"]) == ("Failed", "InvalidArgument", []), job.Message
+    assert (job.State, job.Code, planned.units) == ("Failed", "InvalidArgument", []), job.Message
     assert "pocketsphinx" in job.Message and "16k_zh" in job.Message
 
     silent = make_video(tmp_path / "silent.mp4", seconds=2, size="320x240", audio=False)
     boto3.client("s3").upload_file(str(silent), BUCKET, "in/silent.mp4")
     job, planned = speech_job("in/silent.mp4", "out/silent.txt", EngineModelType="16k_en")
-    assert (job.State, job.Code, planned["units"]) == ("Failed", "InvalidMedia", []) and "audio" in job.Message
+    assert (job.State, job.Code, planned.units) == ("Failed", "InvalidMedia", []) and "audio" in job.Message

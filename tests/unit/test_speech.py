@@ -449,3 +449,15 @@ def test_a_result_too_large_for_the_job_record_is_cut_down_and_stored_whole(monk
     monkeypatch.setattr(speech_jobs, "MAX_RESULT_BYTES", 4096)  # not even the text fits: it is cut
     small = speech_jobs.within_limit(result, "out/talk.detail.json")
     assert small["ResultDetail"] == [] and small["Result"].endswith(" …") and len(small["Result"]) <= 2100
+
+
+@pytest.mark.parametrize("hours, target", [(6, 5.0), (6, 60.0), (24, 5.0), (0.5, 5.0)])
+def test_a_speech_job_has_at_most_max_chunks_covering_all_of_its_audio(hours: float, target: float) -> None:
+    duration = hours * 3600
+    quiet = [(t, t + 0.4) for t in range(7, int(duration), 7)]  # a pause every 7 s
+    windows = speech_jobs.chunk_windows(duration, quiet, target)
+    assert len(windows) <= speech_jobs.MAX_CHUNKS
+    assert windows[0][0] == 0 and windows[-1][1] == duration
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+    if duration / target <= speech_jobs.MAX_CHUNKS / 2:  # short enough: chunks keep the target length
+        assert len(windows) >= duration / (2 * target)

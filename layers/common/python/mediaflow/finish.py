@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import ids, mps, store
+from . import ids, mps, store, unitstore
 from .doc_jobs import doc_result
 from .exceptions import NotFoundError, code_for
 from .jobs import get_execution, jobs_of, update_execution, update_job
@@ -148,10 +148,21 @@ def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, An
     return {"recorded": sorted(by_job)}
 
 
-def report_unit(execution_id: str, result: UnitResult, *, notify_queue_url: str) -> dict[str, Any]:
+def record_stage(execution_id: str, stage: int) -> dict[str, Any]:
+    """Record a stage from the results its units stored (see unitstore): as many as Plan planned."""
+    count = get_execution(execution_id).stage_units.get(stage, 0)
+    return record_results(execution_id, unitstore.load_results(execution_id, stage, count))
+
+
+def report_unit(execution_id: str, result: UnitResult | unitstore.UnitRef, *, notify_queue_url: str) -> dict[str, Any]:
     """A subtask of a task with NotifyMode Change ended: record it and tell the owner now, not
-    only when the whole task ends."""
+    only when the whole task ends. `result` is the unit's result, or which unit's stored result."""
     execution = get_execution(execution_id)
+    if isinstance(result, unitstore.UnitRef):
+        stored = unitstore.load_result(result)
+        if stored is None:
+            raise LookupError(f"unit {result.index} of stage {result.stage} of {execution_id} stored no result")
+        result = stored
     job = update_job(result.job_id, lambda doc: _apply_results(doc, [result], now()))
     publish([_task_event(execution, jobs_of(execution), job.JobId, job.EndTime or now())], notify_queue_url)
     return {"reported": job.JobId, "state": job.State}

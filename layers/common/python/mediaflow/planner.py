@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import doc_jobs, naming, speech_jobs, split, storage
+from . import doc_jobs, naming, speech_jobs, split, storage, unitstore
 from .docs import DocParams
-from .exceptions import MediaError, MediaflowError
+from .exceptions import LimitExceededError, MediaError, MediaflowError
 from .guardrails import check_input, check_outputs, expected_outputs
 from .jobs import get_execution, get_job, jobs_of, start_job, update_execution, update_job
 from .media import MediaInfo, SnapshotParams, TranscodeParams
@@ -24,6 +24,13 @@ from .templates import NUMBERED_TAGS, operation_params
 from .times import now
 
 PROBE_TIMEOUT = 60
+# Task units (with joins) of one stage, and of all stages of one execution. Step Functions carries
+# only unit numbers (see unitstore), so the state stays small: 1,000 numbers are under 5 KB. What
+# these bound is the execution's history, which stops at 25,000 events: an inline Map writes about
+# 11 events per unit, so two full stages (22,000) still fit. A job that would go over is refused
+# at Plan (InvalidInput.LimitExceeded); the other jobs of its stage run.
+MAX_STAGE_UNITS = 1000
+MAX_EXECUTION_UNITS = 2000
 KINDS = {"Transcode": "transcode", "Snapshot": "snapshot", "Animation": "animation", "Segment": "segment",
          "Concat": "concat", "MediaInfo": "mediainfo", "SpeechRecognition": "speech", "DocProcess": "doc"}
 
@@ -163,13 +170,17 @@ def reports_changes(execution: Execution) -> bool:
     return ((execution.task or {}).get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change"
 
 
-def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
-    """The units of one stage (run in parallel) and the joins of its split transcodes (run after them).
-    A job whose input is refused (unreadable, hostile, over a queue limit) fails here, before any encode."""
+def plan_units(execution_id: str, stage: int = 0) -> tuple[list[UnitSpec], int]:
+    """The units of one stage, those that run in parallel first and the joins of its split
+    transcodes (which run after them) last, and the next stage (-1: none). A job whose input is
+    refused (unreadable, hostile, over a queue limit) or that would take the stage or execution over
+    its unit limit fails here, before any encode."""
     execution = get_execution(execution_id)
     if stage == 0:
         import_input(execution)  # a ProcessMedia task's URL input
     queue = get_queue(execution.queue_id)
+    earlier = sum(count for planned_stage, count in execution.stage_units.items() if planned_stage != stage)
+    room = min(MAX_STAGE_UNITS, MAX_EXECUTION_UNITS - earlier)
     units: list[UnitSpec] = []
     with tempfile.TemporaryDirectory() as folder:
         inputs = Inputs(Path(folder))
@@ -185,17 +196,39 @@ def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
             except MediaflowError as error:
                 _fail(job.JobId, error.code, error.message)
                 continue
+            if len(units) + len(job_units) > room:
+                _fail(job.JobId, LimitExceededError.code,
+                      f"the job needs {len(job_units)} task units and its run has room for {max(0, room - len(units))} more "
+                      f"(at most {MAX_STAGE_UNITS} per stage and {MAX_EXECUTION_UNITS} per run)")
+                continue
             for index, unit in enumerate(job_units):
                 unit.index, unit.units_of_job = index, len(job_units)
                 # a subtask of one unit ends with it; one of several is reported when its stage ends
                 unit.report = len(job_units) == 1 and reports_changes(execution)
             units += job_units
+    next_stage = stage + 1 if stage + 1 < execution.stages else -1
+    return [u for u in units if u.kind not in JOIN_KINDS] + [u for u in units if u.kind in JOIN_KINDS], next_stage
+
+
+def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
+    """Plan one stage: its unit specs go to the work store (unitstore) and the state gets their
+    numbers only: `units` run in parallel, then `joins` (the joins of its split transcodes)."""
+    units, next_stage = plan_units(execution_id, stage)
+    unitstore.save_specs(execution_id, stage, units)
 
     def planned(doc: Execution) -> None:
         doc.stage_units[stage] = len(units)  # by stage, so that a retried Plan counts once
         doc.units_total = sum(doc.stage_units.values())
 
     update_execution(execution_id, planned)
-    next_stage = stage + 1 if stage + 1 < execution.stages else -1
-    return {"units": [u.model_dump(mode="json") for u in units if u.kind not in JOIN_KINDS],
-            "joins": [u.model_dump(mode="json") for u in units if u.kind in JOIN_KINDS], "next_stage": next_stage}
+    joins = sum(u.kind in JOIN_KINDS for u in units)
+    return {"units": list(range(len(units) - joins)), "joins": list(range(len(units) - joins, len(units))),
+            "next_stage": next_stage}
+
+
+def planned_specs(execution_id: str, stage: int, planned: dict[str, Any]) -> tuple[list[UnitSpec], list[UnitSpec]]:
+    """The specs behind a plan's `units` and `joins` (for callers that run the steps themselves)."""
+    def load(numbers: list[int]) -> list[UnitSpec]:
+        return [unitstore.load_spec(unitstore.UnitRef(execution_id=execution_id, stage=stage, index=n)) for n in numbers]
+
+    return load(planned["units"]), load(planned["joins"])

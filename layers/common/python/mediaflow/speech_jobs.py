@@ -36,6 +36,9 @@ from .speech import (
 from .split import work_key
 
 DEFAULT_CHUNK_SECONDS = 60.0
+# Chunks of one job: a longer input gets longer chunks rather than more of them (6 h of audio at the
+# default 60 s is 360). What this bounds is the units of a stage (see planner.MAX_STAGE_UNITS).
+MAX_CHUNKS = 400
 SILENCE_TIMEOUT = 300
 # The largest SpeechRecognitionResult kept in the job record (and carried by Step Functions, whose
 # payloads stop at 256 KiB): a longer one goes whole to DetailObjectName and the record keeps the
@@ -57,7 +60,7 @@ def plan_speech(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wo
         raise MediaError("the input has no audio track to recognise")
     target = chunk_seconds()
     quiet = silences(source, timeout=SILENCE_TIMEOUT) if info.duration > 2 * target else []
-    windows = speech_chunks(info.duration, quiet, target=target)
+    windows = chunk_windows(info.duration, quiet, target)
 
     def work(name: str) -> ObjectRef:
         return ObjectRef(bucket=work_bucket, key=work_key(unit.execution_id, unit.job_id, name))
@@ -74,6 +77,18 @@ def plan_speech(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wo
     join = unit.model_copy(update={"kind": "speech_join", "input": results[0], "parts": results,
                                    "offsets": [start for start, _ in windows]})
     return [*chunks, join]
+
+
+def chunk_windows(duration: float, quiet: list[tuple[float, float]], target: float) -> list[tuple[float, float]]:
+    """The chunks of `duration` seconds of audio, cut at the `quiet` stretches near every `target`
+    seconds, and never more than MAX_CHUNKS: over it, the target grows until they fit (each chunk
+    but the last is at least target / 2 long, so a target of 2 * duration / (MAX_CHUNKS - 1) does)."""
+    target = max(target, duration / MAX_CHUNKS)
+    while True:
+        windows = speech_chunks(duration, quiet, target=target)
+        if len(windows) <= MAX_CHUNKS:
+            return windows
+        target = max(target * len(windows) / MAX_CHUNKS, target * 1.05)
 
 
 def recognise_chunk(unit: UnitSpec, wav: Path, workdir: Path) -> Path:

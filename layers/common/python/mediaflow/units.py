@@ -24,8 +24,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from . import doc_jobs, naming, speech_jobs, split, storage
+from . import doc_jobs, naming, speech_jobs, split, storage, unitstore
 from .exceptions import InvalidInputError, MediaError, MediaflowError
 from .jobs import update_job
 from .media import (
@@ -287,6 +288,20 @@ RUNNERS: dict[str, Callable[[UnitSpec, Path, Path, Progress], tuple[Files, dict 
 # Kinds whose runner reports their job's result element (SpeechRecognitionResult, a part of
 # DocProcessResult) rather than media info.
 RESULT_KINDS = ("speech_join", "doc")
+
+
+def run_planned(ref: unitstore.UnitRef) -> dict[str, Any]:
+    """Run unit `ref` of a planned stage: its spec comes from the work store and its result goes
+    there (a retry writes it again); Step Functions gets only whether it succeeded, its number, and
+    whether its owner wants to hear of it now (NotifyMode Change). A retry of a unit whose result
+    was stored (it failed after that, or its answer was lost) returns that result without running
+    again: a join has removed its pieces by then."""
+    unit = unitstore.load_spec(ref)
+    result = unitstore.load_result(ref)
+    if result is None:
+        result = run_unit(unit)
+        unitstore.save_result(ref, result)
+    return {"ok": result.ok, "index": ref.index, "report": unit.report}
 
 
 def run_unit(unit: UnitSpec) -> UnitResult:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import string
 import zipfile
@@ -139,7 +140,21 @@ def inline_definitions(cfn: dict[str, Any], s3: Any) -> None:
             continue
         text = s3.get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read().decode()
         substitutions = props.pop("DefinitionSubstitutions", None)
-        props["DefinitionString"] = {"Fn::Sub": [text, substitutions]} if substitutions else text
+        props["DefinitionString"] = _substituted(text, substitutions) if substitutions else text
+
+
+def _substituted(text: str, substitutions: dict[str, Any]) -> dict[str, Any]:
+    """The definition with each ${Name} of `substitutions` replaced, as CloudFormation does it, as an
+    Fn::Join moto resolves. Not Fn::Sub: moto's runs string.Template over the text, which turns a
+    context path's "$$" ("$$.Map.Item.Value") into "$"."""
+    pieces = re.split(r"\$\{([A-Za-z0-9_]+)\}", text)  # text, name, text, name, ..., text
+    joined: list[Any] = []
+    for number, piece in enumerate(pieces):
+        if number % 2:
+            joined.append(substitutions.get(piece, "${" + piece + "}"))
+        elif piece:
+            joined.append(piece)
+    return {"Fn::Join": ["", joined]}
 
 
 def _resolve(value: Any, resources: dict[str, str], lambda_client: Any) -> Any:
