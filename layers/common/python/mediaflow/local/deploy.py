@@ -17,8 +17,10 @@
    layer's folder is its source (the common layer's requirements live in the virtualenv), so this is
    not AWS's number for the real layers: the `build` tests measure what `sam build` produces.
 6. There is no container engine here: a container-image function runs as a zip function whose code is
-   its Dockerfile's folder and whose handler is the image's command, with the common layer; what the
-   image installs (LibreOffice) comes from this machine's packages.
+   its `Metadata.LocalCodeUri` (or its Dockerfile's folder) and whose handler is the image's command,
+   with the common layer; what the image installs (LibreOffice) comes from this machine's packages.
+   The converter is such a function, created only with a ConverterImageUri: the local runtime passes
+   LOCAL_CONVERTER_IMAGE for it, so the local stack converts documents as a stack with the image does.
 """
 
 from __future__ import annotations
@@ -77,13 +79,15 @@ def images_as_zip(template: dict[str, Any]) -> None:
         return
     runtime = next(f["Properties"]["Runtime"] for f in functions if "Runtime" in f.get("Properties", {}))
     for resource in images:
-        props = resource["Properties"]
-        dockerfile = Path(resource["Metadata"]["DockerContext"]) / resource["Metadata"]["Dockerfile"]
+        props, metadata = resource["Properties"], resource.get("Metadata", {})
+        if "LocalCodeUri" in metadata:  # an image built outside SAM (ImageUri): its code folder
+            code = str(metadata["LocalCodeUri"])
+        else:  # an image SAM builds: its Dockerfile's folder
+            code = str((Path(metadata["DockerContext"]) / metadata["Dockerfile"]).parent)
         command = props.pop("ImageConfig")["Command"]
         props.pop("PackageType")
         props.pop("ImageUri", None)
-        props.update(CodeUri=str(dockerfile.parent), Handler=command[0], Runtime=runtime,
-                     Layers=[{"Ref": "CommonLayer"}])
+        props.update(CodeUri=code, Handler=command[0], Runtime=runtime, Layers=[{"Ref": "CommonLayer"}])
 
 
 def _local_path(value: Any, base_dir: Path) -> Path | None:
@@ -318,7 +322,7 @@ def apply_function_layers(cfn: dict[str, Any], resources: dict[str, str], stack_
     """moto's CloudFormation creates functions without their Layers; attach them as CloudFormation would."""
     for logical, resource in cfn["Resources"].items():
         layers = resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Layers")
-        if layers:
+        if layers and logical in resources:  # not a function its Condition left out
             lambda_client.update_function_configuration(
                 FunctionName=resources[logical], Layers=[_layer_arn(layer["Ref"], stack_name, lambda_client) for layer in layers]
             )
