@@ -6,6 +6,14 @@ STAMP := $(VENV)/.installed
 FFMPEG := layers/ffmpeg/bin/ffmpeg
 FONTS := layers/ffmpeg/fonts/DejaVuSans.ttf
 SYSTEM := $(VENV)/.system-packages
+# The SAM CLI has a virtualenv of its own: its pins (click, boto3, ...) stay out of the test tools'.
+SAM_VERSION := 1.170.0
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+BUILT := .aws-sam/build/template.yaml
+# The converter image (make converter-image): IMAGE_REPO is an ECR repository URI to push to.
+IMAGE_REPO ?=
+IMAGE_TAG ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo latest)
 # Debian packages: LibreOffice turns office documents into PDF (on AWS the converter image installs the
 # same ones); espeak-ng speaks the sentences the speech tests recognise.
 DEBIAN_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui espeak-ng
@@ -13,9 +21,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 INPUT ?=
 COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow lint bench bench-dispatch bench-transcode bench-split bench-features up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow test-build lint build converter-image bench bench-dispatch bench-transcode bench-split bench-features up clean
 
-$(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt layers/common/requirements.txt layers/engines/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
@@ -26,6 +34,12 @@ $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 # from the matplotlib wheel: registry packages. One run makes both (&:, a grouped target).
 $(FFMPEG) $(FONTS) &: $(STAMP)
 	$(MAKE) -C layers/ffmpeg local PYTHON=$(abspath $(BIN)/python)
+
+$(SAM):
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_VERSION)
+	touch $@
 
 $(SYSTEM): $(STAMP)
 	command -v soffice >/dev/null && command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && \
@@ -40,10 +54,33 @@ run: install
 up: install
 	$(BIN)/mediaflow local up
 
-lint: $(STAMP)
+lint: $(STAMP) $(SAM)
 	$(BIN)/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1
 
-test: install lint
+# `sam build` without a container engine: zip functions and makefile layers (wheels for Lambda's
+# Linux x86_64 CPython 3.12, fetched by pip), the converter image left to `make converter-image`.
+# The layers' Makefiles run pip with the project's virtualenv Python.
+build: $(STAMP) $(SAM)
+	SAM_CLI_TELEMETRY=0 PYTHON=$(abspath $(BIN)/python) $(SAM) build --region us-east-1
+
+# Builds the converter image (needs Docker) and, with IMAGE_REPO=<account>.dkr.ecr.<region>.amazonaws.com/<repo>,
+# pushes it there; deploy with ConverterImageUri set to the URI it prints (README, "Deploying to AWS").
+converter-image:
+	docker build --platform linux/amd64 -f functions/convert/Dockerfile -t mediaflow-converter:$(IMAGE_TAG) .
+	@if [ -n "$(IMAGE_REPO)" ]; then \
+	    docker tag mediaflow-converter:$(IMAGE_TAG) $(IMAGE_REPO):$(IMAGE_TAG) && \
+	    docker push $(IMAGE_REPO):$(IMAGE_TAG) && \
+	    echo "ConverterImageUri=$(IMAGE_REPO):$(IMAGE_TAG)"; \
+	else \
+	    echo "built mediaflow-converter:$(IMAGE_TAG); to push: aws ecr get-login-password | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com, then make converter-image IMAGE_REPO=<repository URI>"; \
+	fi
+
+# Every built function with its layers measured against Lambda's size limit (tests/build).
+test-build: build
+	$(BIN)/pytest -m build -s
+
+test: install lint build
 	$(BIN)/pytest -m "not slow"
 
 test-unit: install
@@ -78,4 +115,4 @@ bench-features: install
 	$(BIN)/python bench/features.py
 
 clean:
-	rm -rf .mediaflow .pytest_cache $(FFMPEG)
+	rm -rf .mediaflow .pytest_cache .aws-sam $(FFMPEG)

@@ -128,3 +128,15 @@ def test_documents_that_cannot_be_previewed_fail_with_the_reason(bucket, tmp_pat
 
     job = doc_job(put(locked, "in/locked.pdf"), "out/unlocked/${Page}.png", TgtType="png", DocPassword="user-secret")
     assert job.State == "Success" and keys("out/unlocked/") == ["out/unlocked/1.png", "out/unlocked/2.png"]
+
+
+def test_office_documents_are_refused_by_a_stack_without_a_converter(bucket, tmp_path, monkeypatch) -> None:
+    # CONVERT_FUNCTION is "" where the stack was deployed with no ConverterImageUri (as on AWS by default)
+    monkeypatch.setenv("CONVERT_FUNCTION", "")
+    job = doc_job(put(make_docx(tmp_path / "letter.docx", 1), "in/letter.docx"), "out/none/${Page}.png", TgtType="png")
+    assert (job.State, job.Code) == ("Failed", "InvalidDocument"), job.Message
+    assert "ConverterImageUri" in job.Message and "make converter-image" in job.Message
+    assert keys("out/none/") == [] and keys(WORK_PREFIX) == []
+
+    pdf = doc_job(put(make_pdf(tmp_path / "plain.pdf", 1), "in/plain.pdf"), "out/pdf/${Page}.png", TgtType="png")
+    assert pdf.State == "Success", pdf.Message  # PDFs need no converter

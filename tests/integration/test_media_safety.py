@@ -167,7 +167,7 @@ def limits(queue: dict) -> tuple[str, str, str]:
 def test_queue_limits_are_shown_changed_and_enforced_before_any_unit(run, serve, sample_video) -> None:
     shown = api(serve, "GET", "/queue")["Response"]["QueueList"]
     queue_id = shown["QueueId"]
-    assert limits(shown) == ("10737418240", "21600", "10000")
+    assert limits(shown) == ("4831838208", "21600", "10000")
 
     for field, value in (("MaxInputSize", "-1"), ("MaxInputDuration", "inf"), ("MaxOutputsPerJob", "many")):
         refused = update(serve, queue_id, **{field: value})
@@ -176,7 +176,7 @@ def test_queue_limits_are_shown_changed_and_enforced_before_any_unit(run, serve,
 
     changed = update(serve, queue_id, MaxInputDuration="2.5", MaxOutputsPerJob="3")["Response"]["Queue"]
     assert (changed["MaxInputDuration"], changed["MaxOutputsPerJob"]) == ("2.5", "3")
-    assert limits(api(serve, "GET", "/queue")["Response"]["QueueList"]) == ("10737418240", "2.5", "3")
+    assert limits(api(serve, "GET", "/queue")["Response"]["QueueList"]) == ("4831838208", "2.5", "3")
 
     video = sample_video.read_bytes()  # 4 s
     long = run.job("in/long.mp4", video)

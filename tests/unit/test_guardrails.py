@@ -69,8 +69,14 @@ def test_inputs_at_the_limits_or_under_no_limit_pass() -> None:
 
 
 def test_the_default_limits_are_generous() -> None:
-    check_input(queue(), 10 * GB, lasting(6 * 3600))
+    check_input(queue(), int(4.5 * GB), lasting(6 * 3600))
     check_outputs(queue(), MAX_SNAPSHOTS)
+
+
+def test_the_default_size_limit_leaves_lambdas_tmp_room_for_twice_the_input() -> None:
+    # Plan and Unit have 10 GiB of /tmp; Plan holds an input and its cut pieces
+    with pytest.raises(LimitExceededError, match=r"\(MaxInputSize 4831838208 bytes\)"):
+        check_input(queue(), int(4.5 * GB) + 1, lasting(60))
 
 
 def test_a_job_writing_more_objects_than_allowed_is_refused() -> None:

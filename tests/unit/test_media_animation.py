@@ -190,6 +190,9 @@ def test_animated_webp(clip, tmp_path):
     assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     anim = data.index(b"ANIM")  # the chunk of an animated webp: background colour, then the loop count
     assert int.from_bytes(data[anim + 12:anim + 14], "little") == 0  # loops forever
-    info = probe(str(out))
-    assert info.video.CodecName == "webp_anim" and (info.width, info.height) == (200, 150)
-    assert frame_count(out) == 8
+    # the canvas, from the VP8X header: ffmpeg 7 cannot decode an animated webp (its webp decoder reads
+    # still images; ffmpeg 8 added "webp_anim"), so its dump names the codec but gives no size
+    assert data[12:16] == b"VP8X"
+    assert (int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1) == (200, 150)
+    assert probe(str(out)).video.CodecName in ("webp", "webp_anim")
+    assert data.count(b"ANMF") == 8  # one frame chunk each

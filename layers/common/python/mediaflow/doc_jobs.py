@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from . import aws, storage
-from .docs import DocParams, DocumentError, check_pages, document_kind, extract_pdf, open_pdf, render_pages, to_pdf
+from . import docs
+from .docs import DocParams, DocumentError, document_kind, to_pdf
 from .models import ObjectRef, UnitSpec
 from .split import work_key
 
@@ -46,7 +47,7 @@ def plan_doc(unit: UnitSpec, source: ObjectRef, local: Path, workdir: Path, work
         pdf_ref = ObjectRef(bucket=work_bucket, key=work_key(unit.execution_id, unit.job_id, "document.pdf"))
         local = convert(source, local, kind, pdf_ref, workdir)
         source = pdf_ref
-    info = open_pdf(local, params.DocPassword)
+    info = docs.open_pdf(local, params.DocPassword)
     sheets = info.page_count if kind == "spreadsheet" else 0  # exported one page per sheet
     if sheets:
         if "${sheetid}" not in unit.output.key.lower() and params.extension != "pdf":
@@ -56,7 +57,7 @@ def plan_doc(unit: UnitSpec, source: ObjectRef, local: Path, workdir: Path, work
         pages = [params.SheetId] if params.SheetId else list(range(1, info.page_count + 1))
     else:
         pages = params.pages(info.page_count)
-    check_pages(info, pages, params.scale)
+    docs.check_pages(info, pages, params.scale)
     numbered = list(enumerate(pages, start=1))
     size = len(numbered) if params.extension == "pdf" else PAGES_PER_UNIT  # one PDF is made by one unit
     return [unit.model_copy(update={"kind": "doc", "input": source, "pages": numbered[at:at + size], "sheets": sheets})
@@ -67,10 +68,20 @@ def expected_outputs(unit: UnitSpec) -> int:
     return 1 if DocParams.model_validate(unit.params).extension == "pdf" else len(unit.pages)
 
 
+NO_CONVERTER = ("this stack has no document converter, so {kind} documents cannot be previewed (PDFs can): "
+                "build and push the converter image with `make converter-image` and deploy with the "
+                "ConverterImageUri parameter set to its URI")
+
+
 def convert(source: ObjectRef, local: Path, kind: str, target: ObjectRef, workdir: Path) -> Path:
-    """The office document `local` (from `source`) as a PDF here, also stored at `target`."""
+    """The office document `local` (from `source`) as a PDF here, also stored at `target`.
+    CONVERT_FUNCTION names the converter function; set but empty, the stack was deployed without
+    one (no ConverterImageUri) and the document is refused; unset (no stack: tests, the CLI run in
+    one process), this machine's `soffice` converts it."""
     function = os.environ.get("CONVERT_FUNCTION")
-    if not function:
+    if function == "":
+        raise DocumentError(NO_CONVERTER.format(kind=kind))
+    if function is None:
         pdf = to_pdf(local, workdir, kind=kind, timeout=CONVERT_TIMEOUT)
         storage.upload(pdf, target.bucket, target.key, "application/pdf")
         return pdf
@@ -95,12 +106,12 @@ def render(unit: UnitSpec, pdf: Path, workdir: Path,
            progress: Callable[[float], None]) -> tuple[list[tuple[Path, ObjectRef]], dict[str, Any]]:
     """The unit's pages as images (or one PDF), where they go, and the pages' part of DocProcessResult."""
     params = DocParams.model_validate(unit.params)
-    total = open_pdf(pdf, params.DocPassword).page_count
+    total = docs.open_pdf(pdf, params.DocPassword).page_count
     pages = [page for _, page in unit.pages]
     if params.extension == "pdf":
-        made = extract_pdf(pdf, pages, workdir / "pages.pdf", password=params.DocPassword)
+        made = docs.extract_pdf(pdf, pages, workdir / "pages.pdf", password=params.DocPassword)
         return [(made, unit.output)], {"TotalPageCount": total, "pages": [{"PageNo": p, "TgtUri": unit.output.key} for p in pages]}
-    images = render_pages(pdf, pages, params, workdir, password=params.DocPassword, progress=progress)
+    images = docs.render_pages(pdf, pages, params, workdir, password=params.DocPassword, progress=progress)
     files, info = [], []
     for (number, page), image in zip(unit.pages, images):
         key = page_key(unit.output.key, number=number, page=page, sheet=page if unit.sheets else None)

@@ -181,7 +181,10 @@ class Queue(Model):
     UpdateTime: datetime
     NotifyConfig: _NotifyConfig = Field(default_factory=lambda: _NotifyConfig(State="Off"))
     # Cost guardrails: a job over one of them is refused before any encode starts (0: no limit).
-    MaxInputSize: int = Field(default=10 * 1024**3, ge=0)  # bytes
+    # bytes. 4.5 GiB: Plan and Unit have 10 GiB of /tmp (EphemeralStorage), and Plan holds an input
+    # and its cut pieces, about twice the input, Unit an input and its output; a larger input would
+    # pass this guard and then fail with "No space left on device".
+    MaxInputSize: int = Field(default=4608 * 1024**2, ge=0)
     MaxInputDuration: float = Field(default=6 * 3600, ge=0)  # seconds
     MaxOutputsPerJob: int = Field(default=10000, ge=0)
 

@@ -116,16 +116,21 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
                               params=video_only.model_dump(mode="json", exclude_none=True),
                               watermarks=_piece_marks(unit.watermarks, start, end), images=unit.images,
                               duration=end - start))
+    encoded_audio = None
     if audio is not None:
+        # An MP4 output gets its audio encoded into MP4 too: there the encoder's priming samples are an
+        # edit list, which the join's copy keeps. Copied out of Matroska into MP4 (ffmpeg 7) they would
+        # lengthen the track by 20 to 50 ms over a single pass.
+        audio_format = params.Container.Format if CONTAINERS[params.Container.Format].muxer == "mp4" else PIECE_FORMAT
+        encoded_audio = work(f"enc-audio.{CONTAINERS[audio_format].extension}")
         audio_only = params.model_copy(deep=True)
-        audio_only.Container.Format, audio_only.Video.Remove = PIECE_FORMAT, True
+        audio_only.Container.Format, audio_only.Video.Remove = audio_format, True
         storage.upload(audio, work_bucket, work(audio.name).key)
         units.append(UnitSpec(execution_id=unit.execution_id, job_id=unit.job_id, kind="audio",
-                              input=work(audio.name), output=work("enc-audio.mka"),
+                              input=work(audio.name), output=encoded_audio,
                               params=audio_only.model_dump(mode="json", exclude_none=True), duration=info.duration))
     encoded = [u.output for u in units if u.kind == "piece"]
-    join = unit.model_copy(update={"kind": "join", "input": encoded[0], "parts": encoded,
-                                   "audio": work("enc-audio.mka") if audio is not None else None,
+    join = unit.model_copy(update={"kind": "join", "input": encoded[0], "parts": encoded, "audio": encoded_audio,
                                    "watermarks": [], "images": []})
     return [*units, join]
 

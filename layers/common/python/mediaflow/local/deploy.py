@@ -11,9 +11,16 @@
 4. External buckets (the `ExternalBucketNames` parameter) are created in the emulator when missing
    and get `EventBridgeConfiguration: {}`: moto, like S3, sends "Object Created" events to
    EventBridge only for buckets configured so. On AWS the bucket owner turns that on.
-5. There is no container engine here: a container-image function runs as a zip function whose code is
-   its Dockerfile's folder and whose handler is the image's command, with the common layer; what the
-   image installs (LibreOffice) comes from this machine's packages.
+5. Before anything is packaged, every zip function's code folder and its layers' folders are measured
+   against Lambda's size limits (`limits`), which Lambda checks at CreateFunction and moto never does:
+   a template whose function and layers are too large is refused here as it would be on AWS. Locally a
+   layer's folder is its source (the common layer's requirements live in the virtualenv), so this is
+   not AWS's number for the real layers: the `build` tests measure what `sam build` produces.
+6. There is no container engine here: a container-image function runs as a zip function whose code is
+   its `Metadata.LocalCodeUri` (or its Dockerfile's folder) and whose handler is the image's command,
+   with the common layer; what the image installs (LibreOffice) comes from this machine's packages.
+   The converter is such a function, created only with a ConverterImageUri: the local runtime passes
+   LOCAL_CONVERTER_IMAGE for it, so the local stack converts documents as a stack with the image does.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from typing import Any
 from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+from .limits import FunctionSize, apparent_size, check
 
 ARTIFACTS_BUCKET = "mediaflow-local-artifacts"
 EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # a zip archive with no members
@@ -64,20 +73,48 @@ def load_template(path: Path) -> dict[str, Any]:
 
 def images_as_zip(template: dict[str, Any]) -> None:
     """Container-image functions become zip functions of the same code, on the other functions' runtime
-    (step 5 above)."""
+    (step 6 above)."""
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     images = [r for r in functions if r.get("Properties", {}).get("PackageType") == "Image"]
     if not images:
         return
     runtime = next(f["Properties"]["Runtime"] for f in functions if "Runtime" in f.get("Properties", {}))
     for resource in images:
-        props = resource["Properties"]
-        dockerfile = Path(resource["Metadata"]["DockerContext"]) / resource["Metadata"]["Dockerfile"]
+        props, metadata = resource["Properties"], resource.get("Metadata", {})
+        if "LocalCodeUri" in metadata:  # an image built outside SAM (ImageUri): its code folder
+            code = str(metadata["LocalCodeUri"])
+        else:  # an image SAM builds: its Dockerfile's folder
+            code = str((Path(metadata["DockerContext"]) / metadata["Dockerfile"]).parent)
         command = props.pop("ImageConfig")["Command"]
         props.pop("PackageType")
         props.pop("ImageUri", None)
-        props.update(CodeUri=str(dockerfile.parent), Handler=command[0], Runtime=runtime,
-                     Layers=[{"Ref": "CommonLayer"}])
+        props.update(CodeUri=code, Handler=command[0], Runtime=runtime, Layers=[{"Ref": "CommonLayer"}])
+
+
+def _local_path(value: Any, base_dir: Path) -> Path | None:
+    return (base_dir / value).resolve() if isinstance(value, str) and not value.startswith("s3://") else None
+
+
+def check_function_sizes(template: dict[str, Any], base_dir: Path) -> list[FunctionSize]:
+    """Every zip function of the SAM template measured against Lambda's limits (code folder plus the
+    folders of its layers: the template's own LayerVersions, the global Layers first, as SAM puts
+    them); LambdaLimitError with Lambda's message for the first that breaks one. A layer given as an
+    ARN cannot be measured here: it counts towards the number of layers only."""
+    resources = template.get("Resources", {})
+    global_layers = template.get("Globals", {}).get("Function", {}).get("Layers", [])
+    sizes = []
+    for logical, resource in resources.items():
+        props = resource.get("Properties", {})
+        code = _local_path(props.get("CodeUri"), base_dir)
+        if resource.get("Type") != "AWS::Serverless::Function" or props.get("PackageType") == "Image" or code is None:
+            continue
+        layers = {}
+        for index, layer in enumerate([*global_layers, *props.get("Layers", [])], start=1):
+            target = resources.get(layer.get("Ref")) if isinstance(layer, dict) else None
+            folder = _local_path((target or {}).get("Properties", {}).get("ContentUri"), base_dir)
+            layers[layer["Ref"] if folder else f"layer {index} (an ARN, not measured)"] = apparent_size(folder) if folder else 0
+        sizes.append(check(FunctionSize(logical, apparent_size(code), layers)))
+    return sizes
 
 
 def _tree_fingerprint(folder: Path) -> str:
@@ -105,7 +142,7 @@ def _zip_folder(folder: Path, cache_dir: Path) -> Path:
 def package(template: dict[str, Any], base_dir: Path, s3: Any, cache_dir: Path, *, code: bool = True) -> dict[str, Path]:
     """Upload every local artifact and point the template at it. Returns artifact key -> local path.
     With code=False, folders (function code, layers) are uploaded as empty zips: for a stack whose
-    handlers are called in-process, never from the emulator, the 70 MB ffmpeg layer is only a cost."""
+    handlers are called in-process, never from the emulator, the 80 MB ffmpeg layer is only a cost."""
     s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
     artifacts: dict[str, Path] = {}
     for resource in template["Resources"].values():
@@ -300,7 +337,7 @@ def apply_function_layers(cfn: dict[str, Any], resources: dict[str, str], stack_
     """moto's CloudFormation creates functions without their Layers; attach them as CloudFormation would."""
     for logical, resource in cfn["Resources"].items():
         layers = resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Layers")
-        if layers:
+        if layers and logical in resources:  # not a function its Condition left out
             lambda_client.update_function_configuration(
                 FunctionName=resources[logical], Layers=[_layer_arn(layer["Ref"], stack_name, lambda_client) for layer in layers]
             )
@@ -340,6 +377,7 @@ def deploy(
     s3, cfn_client, lambda_client = clients("s3"), clients("cloudformation"), clients("lambda")
     template = load_template(template_path)
     images_as_zip(template)
+    check_function_sizes(template, template_path.parent)  # as CreateFunction would, before any upload
     artifacts = package(template, template_path.parent, s3, cache_dir, code=code)
     parameters = parameters or {}
     # samtranslator reads the region (for pseudo parameters) from the environment.

@@ -47,8 +47,10 @@ WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twice
 # Template parameters for local use: callbacks to the developer's own machine, compressed retries.
 # Moto's Transcribe returns a fixed sample transcript, so locally only the embedded engine recognises.
+# Any ConverterImageUri creates the converter; the local deployer runs it with this machine's LibreOffice.
+LOCAL_CONVERTER_IMAGE = "local/mediaflow-converter:host-libreoffice"
 LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4",
-                    "TranscribeLanguages": "false"}
+                    "TranscribeLanguages": "false", "ConverterImageUri": LOCAL_CONVERTER_IMAGE}
 
 
 def atomic_table_requests() -> None:
@@ -334,7 +336,9 @@ class LocalRuntime:
         from .deploy import deploy
 
         stack = deploy(template, stack_name=stack_name, clients=self.client,
-                       parameters={**LOCAL_PARAMETERS, **(parameters or {})}, cache_dir=self.state_dir / "artifacts")
+                       # buckets named after the stack, as before BucketPrefix: stacks of one emulator stay apart
+                       parameters={**LOCAL_PARAMETERS, "BucketPrefix": stack_name, **(parameters or {})},
+                       cache_dir=self.state_dir / "artifacts")
         self.artifacts.update(stack.artifacts)
         self.dead_letter_queues.update(stack.dead_letter_queues)
         if self.prewarm:

@@ -20,6 +20,14 @@ _LOG_ARGS = ["-loglevel", "level+info"]
 _HEAD_LINES = 400  # the input dump that `probe` parses is at the top
 _TAIL_LINES = 400  # the errors that explain a failure are at the bottom
 _MAX_MESSAGE = 300
+# The layer's ffmpeg is statically linked against glibc. Its iconv (the MPEG-TS demuxer decodes
+# service names with it) loads charset modules with dlopen from the build host's gconv folder
+# (/usr/lib/x86_64-linux-gnu/gconv); on a Debian or Ubuntu machine that folder exists, and loading
+# a module of another glibc into a static binary crashes it (SIGSEGV on any .ts input). With
+# GCONV_PATH set, glibc skips its module cache, and the charsets MPEG-TS uses by default are then not
+# found, so iconv_open fails and ffmpeg keeps the raw name. Lambda's runtime (Amazon Linux) has no
+# such folder, so this changes nothing there.
+_ENV_OVERRIDES = {"GCONV_PATH": "/nonexistent/mediaflow-no-gconv"}
 
 # "[libx264 @ 0x55...] [vost#0:0/libx264 @ 0x55...] [error] text" -> level "error", text "text"
 _LINE = re.compile(r"^(?:\[[^\]]* @ 0x[0-9a-f]+\] )*\[(?P<level>[a-z]+)\] (?P<text>.*)$")
@@ -97,6 +105,7 @@ def execute(
             text=True,
             encoding="utf-8",
             errors="replace",  # metadata may be in any encoding
+            env={**os.environ, **_ENV_OVERRIDES},
         )
     except OSError as exc:
         raise MediaError(f"cannot start ffmpeg: {exc}", code="InternalError") from exc

@@ -2,8 +2,13 @@
 the transcoded picture by one ffmpeg filter graph.
 
 As in commands.py, only numbers formatted here and a validated colour reach the graph. The text
-never does: it is written to a file in the caller's work folder and drawn with drawtext's
-`textfile`, its %{...} expansion turned off.
+never does: it is written into an ASS subtitle file in the caller's work folder and drawn by the
+`ass` filter (libass), with the layer's fonts. The layer's ffmpeg 7 has no drawtext (since ffmpeg
+6.1 drawtext needs HarfBuzz, which the static build lacks); libass does the same job: a style
+with the font, size and colour, one event for the watermark's time window, placed with \\an and
+\\pos in a script whose resolution is the picture's, so positions are in the picture's pixels.
+A text mark is placed by its line box (the font's ascent to its descent), as drawtext's text_h
+does for a line, so capitals sit a few pixels inside the offset.
 """
 
 import os
@@ -32,6 +37,11 @@ COLOR = re.compile(r"(?:0x|#)(?P<hex>[0-9a-fA-F]{6})")
 
 # Lambda has no fonts: the ffmpeg layer ships DejaVu (see layers/ffmpeg/Makefile).
 SANS, SERIF, BOLD = "DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf"
+# The family name and boldness libass looks a font file up by.
+FONT_FACES = {SANS: ("DejaVu Sans", 0), SERIF: ("DejaVu Serif", 0), BOLD: ("DejaVu Sans", -1)}
+# libass sizes a font by its line height (ascent + descent), drawtext and Tencent's FontSize by its em:
+# DejaVu's line is (1901 + 483) / 2048 em, so an ASS size of FontSize * that draws FontSize-pixel glyphs.
+DEJAVU_LINE_PER_EM = (1901 + 483) / 2048
 FONTS = {
     "simfang.ttf": SERIF, "simsun.ttc": SERIF, "simkai.ttf": SERIF,
     "ariblk.ttf": BOLD, "ahronbd.ttf": BOLD,
@@ -192,13 +202,59 @@ def overlay_graph(
 
 
 def _drawtext(mark: WatermarkParams, frame_size: tuple[int, int], text_path: Path) -> str:
+    """The `ass` filter drawing the text mark: the text goes into an ASS script in the work folder
+    (`text_path`, and the script beside it), never into the graph."""
     text = mark.Text
     assert text is not None  # WatermarkParams checks it
     text_path.write_text(text.Text, encoding="utf-8")
-    color = text.FontColor + (f"@{_num(text.Transparency / 100)}" if text.Transparency < 100 else "")
-    return (f"drawtext=fontfile={_plain(font_file(text.FontType))}:textfile={_plain(str(text_path))}"
-            f":expansion=none:fontsize={_int(text.FontSize)}:fontcolor={color}"
-            f"{_position(mark, frame_size, 'text_w', 'text_h')}{_enable(mark)}")
+    font = Path(font_file(text.FontType))
+    family, bold = FONT_FACES[font.name]
+    width, height = frame_size
+    # ASS colours are &HAABBGGRR, alpha 00 opaque
+    red, green, blue = (text.FontColor[i:i + 2] for i in (2, 4, 6))
+    alpha = round(255 * (100 - text.Transparency) / 100)
+    colour = f"&H{alpha:02X}{blue}{green}{red}"
+    column = 1 if mark.Pos.endswith("Left") else 3 if mark.Pos.endswith("Right") else 2
+    row = 7 if mark.Pos.startswith("Top") else 1 if mark.Pos.startswith("Bottom") else 4
+    x, y = _anchor(mark, frame_size)
+    start = _ass_time(mark.StartTime or 0)
+    end = _ass_time(mark.EndTime) if mark.EndTime is not None else "999:00:00.00"
+    script = text_path.with_suffix(".ass")
+    script.write_text(
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
+        f"PlayResX: {_int(width)}\nPlayResY: {_int(height)}\n\n"
+        "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+        "Alignment, MarginL, MarginR, MarginV, Encoding\n"
+        f"Style: Mark,{family},{_num(round(text.FontSize * DEJAVU_LINE_PER_EM, 2))},{colour},{colour},&HFF000000,&HFF000000,"
+        f"{bold},0,0,0,100,100,0,0,1,0,0,{row + column - 1},0,0,0,1\n\n"
+        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        f"Dialogue: 0,{start},{end},Mark,,0,0,0,,{{\\an{row + column - 1}\\pos({x},{y})}}{_ass_text(text.Text)}\n",
+        encoding="utf-8")
+    return f"ass=filename={_plain(str(script))}:fontsdir={_plain(str(font.parent))}"
+
+
+def _anchor(mark: WatermarkParams, frame_size: tuple[int, int]) -> tuple[str, str]:
+    """The point \\pos puts the text's aligned corner (or edge centre) at: Dx/Dy from the near edges,
+    added to the centre for the centre column or row; Relativity offsets are shares of the picture."""
+    dx, dy = mark.Dx, mark.Dy
+    if mark.LocMode == "Relativity":
+        dx, dy = dx * frame_size[0] / 100, dy * frame_size[1] / 100
+    width, height = frame_size
+    x = dx if mark.Pos.endswith("Left") else width - dx if mark.Pos.endswith("Right") else width / 2 + dx
+    y = dy if mark.Pos.startswith("Top") else height - dy if mark.Pos.startswith("Bottom") else height / 2 + dy
+    return _num(round(x)), _num(round(y))
+
+
+def _ass_time(seconds: float) -> str:
+    centis = round(seconds * 100)
+    return f"{centis // 360000}:{centis // 6000 % 60:02d}:{centis // 100 % 60:02d}.{centis % 100:02d}"
+
+
+def _ass_text(value: str) -> str:
+    """The text as an ASS event shows it literally: braces would open override tags and a backslash
+    an escape (\\N, \\h, ...); a word joiner after each backslash, and braces as \\{ \\}, keep them text."""
+    return value.replace("\\", "\\\u2060").replace("{", "\\{").replace("}", "\\}")
 
 
 def _image_filters(mark: WatermarkParams, frame_size: tuple[int, int]) -> str:

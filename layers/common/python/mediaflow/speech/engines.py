@@ -28,6 +28,9 @@ from ..media.ffmpeg import run_ffmpeg
 from .audio import pcm_args
 from .params import SpeechParams
 
+# Transcription jobs are named with this prefix: the template grants Unit these jobs only
+# (transcription-job/mediaflow-*).
+TRANSCRIBE_JOB_PREFIX = "mediaflow-"
 SENTENCE_PAUSE = 0.5  # seconds between two words that end a sentence (pocketsphinx gives no punctuation)
 SENTENCE_END = ".?!。？！"
 # Languages written without spaces between words
@@ -177,7 +180,7 @@ class TranscribeEngine:
         if not self.serves(params.EngineModelType):
             raise MediaflowError(f"Amazon Transcribe does not recognise {params.EngineModelType}",
                                  code="InvalidArgument")
-        name = f"mediaflow-{uuid.uuid4().hex}"
+        name = f"{TRANSCRIBE_JOB_PREFIX}{uuid.uuid4().hex}"
         media_key, output_key = f"{self.prefix}/{name}.wav", f"{self.prefix}/{name}.json"
         with wave.open(str(wav), "rb") as reader:
             rate = reader.getframerate()
