@@ -14,7 +14,8 @@
   ``States.ALL`` does not catch or retry (nor ``States.Runtime``), as the AWS error-handling guide
   says (moto checks each state's output and a Lambda task's result; so does this, at AWS's size);
   StartExecution refuses a larger input; a Lambda task's API error is named
-  ``Lambda.<ErrorCode>`` as on AWS (moto names it ``Exception``).
+  ``Lambda.<ErrorCode>`` as on AWS, or ``Lambda.AWSLambdaException`` for a code Invoke does not
+  model such as AccessDeniedException (moto names them all ``Exception``).
 """
 
 from __future__ import annotations
@@ -165,16 +166,22 @@ def patch_step_functions(authorise_lambda: Callable[[Any, dict[str, Any]], None]
     error_equals_decl.ErrorEqualsDecl._eval_body = _eval_body
     error_equals_decl.ErrorEqualsDecl.aws_limits = True
 
-    # A Lambda task's API error is Lambda.<ErrorCode>, e.g. Lambda.TooManyRequestsException.
+    # A Lambda task's API error is Lambda.<ErrorCode> for the errors Invoke models (e.g.
+    # Lambda.TooManyRequestsException), else Lambda.AWSLambdaException (e.g. AccessDeniedException).
+    import botocore.session
+
+    modeled = {shape.name for shape in
+               botocore.session.get_session().get_service_model("lambda").operation_model("Invoke").error_shapes}
     from_error = state_task_lambda.StateTaskLambda._from_error
 
     def _from_error(self: Any, env: Any, ex: Exception) -> Any:
         failure = from_error(self, env, ex)
         if isinstance(ex, ClientError):
             code = ex.response["Error"].get("Code", "ServiceException")
-            failure.error_name = CustomErrorName(f"Lambda.{code}")
+            name = f"Lambda.{code}" if code in modeled else "Lambda.AWSLambdaException"
+            failure.error_name = CustomErrorName(name)
             details = failure.event_details["lambdaFunctionFailedEventDetails"]
-            details["error"] = f"Lambda.{code}"
+            details["error"] = name
             status = ex.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
             details["cause"] = (f"{ex.response['Error'].get('Message', '')} (Service: AWSLambda; Status Code: {status}; "
                                 f"Error Code: {code})")
