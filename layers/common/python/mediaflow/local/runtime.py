@@ -459,6 +459,7 @@ class LocalRuntime:
         try:
             result = json.dumps(self.invoke(function, event, wait=False)).encode()
         except limits.Throttled as throttled:
+            logger.warning("throttled %s: %s", function.function_name, throttled.reason)
             raise TooManyRequests(throttled.reason) from None
         except InvocationError as error:
             response_headers["x-amz-function-error"] = "Unhandled"
