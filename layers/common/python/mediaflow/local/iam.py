@@ -313,7 +313,7 @@ class Guard:
             if key[0] == "s3":
                 text = self._call("s3", region, "GetBucketPolicy", {"Bucket": key[1]}).get("Policy")
             elif key[0] == "sqs":
-                _, _, queue_region, account, name = resource.split(":")[:5]
+                _, _, _, queue_region, account, name = resource.split(":", 5)
                 url = self._call("sqs", queue_region, "GetQueueUrl",
                                  {"QueueName": name, "QueueOwnerAWSAccountId": account})["QueueUrl"]
                 assert queue_arn(url, queue_region) == resource
