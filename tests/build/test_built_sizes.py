@@ -10,7 +10,7 @@ import pytest
 from samtranslator.yaml_helper import yaml_parse
 
 from mediaflow.local.deploy import check_function_sizes
-from mediaflow.local.limits import FUNCTION_AND_LAYERS_MAX_BYTES, LAYER_MAX_BYTES, apparent_size
+from mediaflow.local.package_size import FUNCTION_AND_LAYERS_MAX_BYTES, LAYER_MAX_BYTES, apparent_size
 
 pytestmark = pytest.mark.build
 ROOT = Path(__file__).resolve().parents[2]

@@ -103,10 +103,10 @@ def write_project(root: Path, value: str) -> Path:
     return template
 
 
-def start(template: Path, port: int, log: Path) -> subprocess.Popen:
+def start(template: Path, port: int, log: Path, *options: str, stack: str = "probe") -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "mediaflow.cli", "local", "up", "--port", str(port), "--stack", "probe",
-         "--template", str(template)],
+        [sys.executable, "-m", "mediaflow.cli", "local", "up", "--port", str(port), "--stack", stack,
+         "--template", str(template), *options],
         cwd=template.parent, stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     deadline = time.monotonic() + 60

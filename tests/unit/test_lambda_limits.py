@@ -1,4 +1,4 @@
-"""Lambda's size limits (mediaflow.local.limits) and the local deployer refusing what CreateFunction
+"""Lambda's size limits (mediaflow.local.package_size) and the local deployer refusing what CreateFunction
 refuses: a function whose code and layers are too large, or that has more than 5 layers."""
 
 import os
@@ -11,9 +11,9 @@ from unittest import mock
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from mediaflow.local import limits
+from mediaflow.local import package_size
 from mediaflow.local.deploy import check_function_sizes, deploy
-from mediaflow.local.limits import FUNCTION_AND_LAYERS_MAX_BYTES, LambdaLimitError, apparent_size
+from mediaflow.local.package_size import FUNCTION_AND_LAYERS_MAX_BYTES, LambdaLimitError, apparent_size
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,15 +63,15 @@ def test_sizes_are_apparent_sizes(tmp_path) -> None:
 
 
 def test_the_limits_are_lambdas() -> None:
-    assert FUNCTION_AND_LAYERS_MAX_BYTES == 262_144_000 == limits.LAYER_MAX_BYTES and limits.MAX_LAYERS == 5
-    at_limit = limits.FunctionSize("Fn", 1_000, {"Layer": FUNCTION_AND_LAYERS_MAX_BYTES - 1_000})
-    assert limits.check(at_limit) is at_limit
+    assert FUNCTION_AND_LAYERS_MAX_BYTES == 262_144_000 == package_size.LAYER_MAX_BYTES and package_size.MAX_LAYERS == 5
+    at_limit = package_size.FunctionSize("Fn", 1_000, {"Layer": FUNCTION_AND_LAYERS_MAX_BYTES - 1_000})
+    assert package_size.check(at_limit) is at_limit
     with pytest.raises(LambdaLimitError) as refused:
-        limits.check(limits.FunctionSize("Fn", 1_001, {"Layer": FUNCTION_AND_LAYERS_MAX_BYTES - 1_000}))
+        package_size.check(package_size.FunctionSize("Fn", 1_001, {"Layer": FUNCTION_AND_LAYERS_MAX_BYTES - 1_000}))
     assert str(refused.value) == ("Fn: Function code combined with layers exceeds the maximum allowed size of "
                                   "262144000 bytes. The actual size is 262144001 bytes.")
     with pytest.raises(LambdaLimitError, match="Cannot reference more than 5 layers"):
-        limits.check(limits.FunctionSize("Fn", 1, {f"L{n}": 1 for n in range(6)}))
+        package_size.check(package_size.FunctionSize("Fn", 1, {f"L{n}": 1 for n in range(6)}))
 
 
 def test_a_template_whose_function_and_layers_are_too_large_is_refused_before_anything_is_deployed(tmp_path) -> None:

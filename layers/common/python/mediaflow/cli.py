@@ -20,7 +20,8 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 def local_up(args: argparse.Namespace) -> int:
     from .local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(port=args.port).start()
+    runtime = LocalRuntime(port=args.port, account_concurrency=args.account_concurrency,
+                           enforce_iam=False if args.no_iam else None).start()
     stack = runtime.up(Path(args.template), stack_name=args.stack, parameters=_parameters(args.parameter))
     lines = [f"mediaflow local stack {stack.name!r} is up; AWS endpoint {runtime.endpoint}"]
     if "ApiFunction" in stack.resources and "AccessKeysSecretArn" in stack.outputs:
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--template", default="template.yaml")
     up.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE")
     up.add_argument("--api-port", type=int, default=4567, help="port of the HTTP API on 127.0.0.1 (0: any free port)")
+    up.add_argument("--account-concurrency", type=int, default=None, metavar="N",
+                    help="Lambda's account concurrency limit (default $MEDIAFLOW_LOCAL_CONCURRENCY or AWS's 1000)")
+    up.add_argument("--no-iam", action="store_true",
+                    help="do not authorise functions' calls against their roles (debugging; also MEDIAFLOW_LOCAL_IAM=off)")
     up.set_defaults(func=local_up)
 
     document = commands.add_parser("openapi", help="print the API's OpenAPI document (docs/openapi.json)")

@@ -40,7 +40,7 @@ from samtranslator.public.translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-from .limits import FunctionSize, apparent_size, check
+from .package_size import FunctionSize, apparent_size, check
 
 ARTIFACTS_BUCKET = "mediaflow-local-artifacts"
 EMPTY_ZIP = b"PK\x05\x06" + bytes(18)  # a zip archive with no members

@@ -14,6 +14,8 @@ Everything that makes the emulator run our functions lives here:
   one poller per mapping (the Dispatcher takes external buckets' upload events from its own queue
   beside the input bucket's S3 notifications);
 * Step Functions executions run for real;
+* AWS's rules are kept: each function's calls are authorised against its role (`iam.py`), and
+  Lambda's concurrency and payload quotas and Step Functions' 256 KiB state limit hold (`limits.py`);
 * the HTTP API is served on 127.0.0.1 by the local front (`front.py`), which hands API Gateway's
   payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke.
 """
@@ -37,6 +39,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from . import iam, limits
 
 logger = logging.getLogger("mediaflow.local")
 
@@ -116,6 +120,11 @@ def aws_client(service: str, endpoint: str, *, attempts: int = 2, **config: Any)
     )
 
 
+def _enabled(name: str, default: bool = True) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() not in ("0", "off", "false", "no")
+
+
 @dataclass
 class FunctionSpec:
     """What a worker needs to behave like the deployed function."""
@@ -127,6 +136,7 @@ class FunctionSpec:
     environment: dict[str, str]
     code_dir: Path
     layer_dirs: list[Path] = field(default_factory=list)
+    iam_facts: Path | None = None  # the role's policies, checked in the worker; None: not checked
 
 
 class InvocationError(Exception):
@@ -158,6 +168,7 @@ class Worker:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
             **spec.environment,
+            **({iam.FACTS_ENV: str(spec.iam_facts)} if spec.iam_facts else {}),
         }
         self.log = open(log_dir / f"{spec.name}.log", "ab")
         self.process = subprocess.Popen(
@@ -249,13 +260,21 @@ class LocalRuntime:
     """Starts the emulator, runs functions locally, polls event source mappings."""
 
     def __init__(self, *, port: int = DEFAULT_PORT, state_dir: Path | str = ".mediaflow", concurrency: int = 4,
-                 prewarm: bool = True):
+                 prewarm: bool = True, account_concurrency: int | None = None, enforce_iam: bool | None = None):
+        """`concurrency`: worker processes per function (a local resource bound). `account_concurrency`:
+        Lambda's account limit on in-flight invocations (default $MEDIAFLOW_LOCAL_CONCURRENCY or AWS's
+        1,000). `enforce_iam`: authorise functions' calls against their roles (default on; off with
+        $MEDIAFLOW_LOCAL_IAM=off, for debugging)."""
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         self.state_dir = Path(state_dir).resolve()
         self.log_dir = self.state_dir / "logs"
         self.concurrency = concurrency
         self.prewarm = prewarm
+        self.limiter = limits.Concurrency(
+            account_concurrency or int(os.environ.get("MEDIAFLOW_LOCAL_CONCURRENCY") or limits.ACCOUNT_CONCURRENCY))
+        self.enforce_iam = _enabled("MEDIAFLOW_LOCAL_IAM") if enforce_iam is None else enforce_iam
+        self.role_facts: dict[str, dict[str, Any]] = {}  # state machine role ARN -> its policies
         self.artifacts: dict[str, Path] = {}  # emulator S3 key of a code zip -> local folder it came from
         self.dead_letter_queues: dict[str, str] = {}  # function name -> its async dead-letter queue
         self.pools: dict[str, WorkerPool] = {}
@@ -320,6 +339,15 @@ class LocalRuntime:
                 return json.dumps(error.error), True, error.error.get("errorMessage", "")
 
         lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+        def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+            return runtime._lambda_api_invoke(function, body, request_headers, response_headers)
+
+        lambda_models.LambdaFunction.invoke = invoke
+        # moto's own response check uses sys.getsizeof against 6,000,000; ours (the exact quota) comes first.
+        from moto.awslambda import responses as lambda_responses
+
+        lambda_responses.sys = _NoSizeOf
+        limits.patch_step_functions(runtime._authorise_lambda_task if runtime.enforce_iam else None)
 
         def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
             function = lambda_models.lambda_backends[account_id][region_name].get_function(fn_arn)
@@ -341,6 +369,8 @@ class LocalRuntime:
                        cache_dir=self.state_dir / "artifacts")
         self.artifacts.update(stack.artifacts)
         self.dead_letter_queues.update(stack.dead_letter_queues)
+        for function in self._stack_functions(stack):
+            self.limiter.reserve(function.function_name, function.reserved_concurrency)
         if self.prewarm:
             self._prewarm(stack)
         self.start_pollers()
@@ -365,15 +395,17 @@ class LocalRuntime:
         pair = json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"])
         return pair["SecretId"], pair["SecretKey"]
 
-    def _prewarm(self, stack: Any) -> None:
-        """One warm worker per function of the stack, like provisioned concurrency (workers start in the background)."""
+    def _stack_functions(self, stack: Any) -> list[Any]:
         from moto.awslambda.models import lambda_backends
 
         names = set(stack.resources.values())
-        for function in self.client("lambda").list_functions()["Functions"]:
-            if function["FunctionName"] in names:
-                account = function["FunctionArn"].split(":")[4]
-                self.pool(lambda_backends[account][REGION].get_function(function["FunctionArn"])).prewarm()
+        return [lambda_backends[f["FunctionArn"].split(":")[4]][REGION].get_function(f["FunctionArn"])
+                for f in self.client("lambda").list_functions()["Functions"] if f["FunctionName"] in names]
+
+    def _prewarm(self, stack: Any) -> None:
+        """One warm worker per function of the stack, like provisioned concurrency (workers start in the background)."""
+        for function in self._stack_functions(stack):
+            self.pool(function).prewarm()
 
     # ------------------------------------------------------------------ functions
     def spec_for(self, function: Any) -> FunctionSpec:
@@ -393,7 +425,35 @@ class LocalRuntime:
             environment={name: str(value) for name, value in (function.environment_vars or {}).items()},
             code_dir=self.artifacts[function.code["S3Key"]],
             layer_dirs=layer_dirs,
+            iam_facts=self._write_role_facts(function) if self.enforce_iam else None,
         )
+
+    @staticmethod
+    def _managed_policy_arns(role_arn: str) -> list[str]:
+        """The ManagedPolicyArns a stack gave a role (its conditions and Refs resolved by moto's
+        CloudFormation, which creates roles without attaching them)."""
+        from moto.cloudformation.models import cloudformation_backends
+        from moto.cloudformation.parsing import clean_json
+
+        role_name = role_arn.rsplit("/", 1)[-1]
+        for stack in cloudformation_backends[role_arn.split(":")[4]][REGION].stacks.values():
+            resource_map = stack.resource_map
+            for logical, resource in resource_map._resource_json_map.items():
+                if resource.get("Type") != "AWS::IAM::Role":
+                    continue
+                role = resource_map[logical]
+                if getattr(role, "name", None) == role_name:
+                    arns = clean_json(resource.get("Properties", {}).get("ManagedPolicyArns", []), resource_map)
+                    return [arn for arn in arns or [] if isinstance(arn, str)]
+        return []
+
+    def _write_role_facts(self, function: Any) -> Path:
+        facts = iam.role_facts(self.client("iam"), function.role, function.function_name,
+                               self._managed_policy_arns(function.role))
+        path = self.state_dir / "iam" / f"{function.function_name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(facts, indent=1))
+        return path
 
     def pool(self, function: Any) -> WorkerPool:
         with self.pools_lock:
@@ -403,8 +463,64 @@ class LocalRuntime:
                 self.pools[function.function_name] = pool
             return pool
 
-    def invoke(self, function: Any, event: Any) -> Any:
-        return self.pool(function).invoke(event)
+    def invoke(self, function: Any, event: Any, *, wait: bool = True) -> Any:
+        """Run one invocation once the account and the function have a free slot: `wait` for one (as
+        Lambda's async queue and event source pollers do), or raise limits.Throttled (synchronous)."""
+        name = function.function_name
+        if not wait:
+            self.limiter.acquire(name)
+        elif not self.limiter.wait(name, self.stopping):
+            raise InvocationError({"errorType": "Runtime.Stopping", "errorMessage": "the local runtime is stopping"})
+        try:
+            return self.pool(function).invoke(event)
+        finally:
+            self.limiter.release(name)
+
+    def _lambda_api_invoke(self, function: Any, body: str | bytes, request_headers: Any, response_headers: Any) -> bytes:
+        """moto's LambdaFunction.invoke (the Invoke API) with Lambda's payload limits and throttling."""
+        invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+        limit = limits.ASYNC_REQUEST_BYTES if invocation_type == "Event" else limits.SYNC_REQUEST_BYTES
+        raw = body.encode() if isinstance(body, str) else (body or b"")
+        if len(raw) > limit:
+            raise RequestTooLarge(limit)
+        event = json.loads(raw or b"{}")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event":
+            self.async_invokes.submit(self.invoke_async, function, event)
+            return b""
+        try:
+            result = json.dumps(self.invoke(function, event, wait=False)).encode()
+        except limits.Throttled as throttled:
+            logger.warning("throttled %s: %s", function.function_name, throttled.reason)
+            raise TooManyRequests(throttled.reason) from None
+        except InvocationError as error:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(error.error).encode()
+        if len(result) > limits.SYNC_RESPONSE_BYTES:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                               f"({limits.SYNC_RESPONSE_BYTES} bytes).",
+                               "errorType": "Function.ResponseSizeTooLarge"}).encode()
+        return result
+
+    def _authorise_lambda_task(self, env: Any, parameters: dict[str, Any]) -> None:
+        """A Lambda task of a state machine runs only if the state machine's role may invoke it."""
+        from botocore.exceptions import ClientError
+
+        role_arn = env.states.context_object.context_object_data["Execution"]["RoleArn"]
+        facts = self.role_facts.get(role_arn)
+        if facts is None:
+            facts = self.role_facts[role_arn] = iam.role_facts(self.client("iam"), role_arn, "local-states",
+                                                               self._managed_policy_arns(role_arn))
+        function = str(parameters["FunctionName"])
+        if iam.decide(facts["policies"], "lambda:InvokeFunction", function) == "Allow":
+            return
+        message = (f"User: {facts['session_arn']} is not authorized to perform: lambda:InvokeFunction on resource: "
+                   f"{function} because no identity-based policy allows the lambda:InvokeFunction action")
+        logger.warning("IAM (local): %s", message)
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message},
+                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "Invoke")
 
     def invoke_async(self, function: Any, event: Any) -> None:
         """Lambda's asynchronous invocation: two retries, then the function's dead-letter queue."""
@@ -484,6 +600,33 @@ class LocalRuntime:
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
             )
+
+
+class _NoSizeOf:
+    """Stands in for `sys` in moto's Lambda responses, whose only use is a rough response-size check."""
+
+    @staticmethod
+    def getsizeof(_: Any) -> int:
+        return 0
+
+
+def _lambda_error(code: str, status: int, message: str, **fields: Any) -> Any:
+    from moto.awslambda.exceptions import LambdaClientError
+
+    error = LambdaClientError(code, message)
+    error.code = status
+    error.description = json.dumps({"__type": code, "Type": "User", "message": message, **fields})
+    return error
+
+
+def TooManyRequests(reason: str) -> Any:  # noqa: N802 (an exception, made as moto makes its own)
+    """Lambda's throttle: 429 TooManyRequestsException, with the Reason AWS gives."""
+    return _lambda_error("TooManyRequestsException", 429, "Rate Exceeded.", Reason=reason)
+
+
+def RequestTooLarge(limit: int) -> Any:  # noqa: N802
+    return _lambda_error("RequestTooLargeException", 413,
+                         f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
 
 
 def _check_port_free(port: int) -> None:

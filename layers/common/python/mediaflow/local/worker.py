@@ -5,9 +5,14 @@ is on the function's path). Protocol: one JSON request per line on stdin,
 ``{"request_id", "event", "deadline"}``; one JSON reply per line on the original stdout,
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {errorType, errorMessage, stackTrace}}``.
 Anything the handler prints goes to stderr, which the runtime keeps as the function's log.
+When ``MEDIAFLOW_LOCAL_IAM_FACTS`` names a file of the function's role policies, every AWS call the
+handler makes is authorised against them first (`iam.py` beside this file, loaded as a private
+package so that it does not stand in for the function's own `mediaflow`).
 """
 
 import importlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
@@ -33,6 +38,14 @@ class LambdaContext:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+def install_iam_guard(facts_path: str) -> None:
+    spec = importlib.machinery.ModuleSpec("_mediaflow_local", None, is_package=True)
+    spec.submodule_search_locations = [os.path.dirname(os.path.abspath(__file__))]
+    sys.modules["_mediaflow_local"] = importlib.util.module_from_spec(spec)
+    with open(facts_path) as facts:
+        importlib.import_module("_mediaflow_local.iam").install_guard(json.load(facts))
+
+
 def main() -> None:
     # Running as a script put this folder first on sys.path; Lambda would not have it.
     sys.path.pop(0)
@@ -42,6 +55,9 @@ def main() -> None:
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+
+    if os.environ.get("MEDIAFLOW_LOCAL_IAM_FACTS"):
+        install_iam_guard(os.environ["MEDIAFLOW_LOCAL_IAM_FACTS"])
 
     # The init phase, as in Lambda: the handler module is imported before the first request arrives.
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
