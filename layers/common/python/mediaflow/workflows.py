@@ -214,7 +214,6 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
     if not NAME.match(workflow.Name):
         raise InvalidInputError("MediaWorkflow.Name: up to 128 letters, digits, '-' or '_'")
     workflow.Topology.check()
-    buckets.require_served(bucket, "the workflow's bucket", uploads=True)
     queue_id = workflow.start.QueueId
     if queue_id and queue_id != ids.stable_id(ids.QUEUE, bucket, "media"):
         raise InvalidInputError(f"Topology.Nodes.Start.Input.QueueId: {queue_id} is not the media queue of bucket {bucket}")
@@ -224,17 +223,22 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
         workflow.start.ext_filter  # noqa: B018
     except ValidationError as error:
         raise InvalidInputError(f"Topology.Nodes.Start.Input: {error.errors()[0]['msg']}") from error
+    output_buckets = {}
     for name in workflow.Topology.ordered_nodes():
         node = workflow.Topology.Nodes[name]
         output = (node.Operation or {}).get("Output") or {}
         if not isinstance(output, dict):
             raise InvalidInputError(f"Topology.Nodes.{name}.Operation.Output must be an element")
         if isinstance(output.get("Bucket"), str) and output["Bucket"]:
-            buckets.require_served(output["Bucket"], f"Topology.Nodes.{name}.Operation.Output.Bucket")
+            output_buckets.setdefault(output["Bucket"], f"Topology.Nodes.{name}.Operation.Output.Bucket")
         try:  # parameters are checked now, not at the first upload
             build_operation(node.Type, node.Operation or {}, default_bucket=bucket, default_region="-")
         except InvalidInputError as error:
             raise InvalidInputError(f"Topology.Nodes.{name}.Operation: {error.message}") from error
+    # Buckets last: a workflow that is wrong in itself is refused for that, with no call to AWS.
+    buckets.require_served(bucket, "the workflow's bucket", uploads=True)
+    for output_bucket, where in output_buckets.items():
+        buckets.require_served(output_bucket, where)
     return workflow
 
 
