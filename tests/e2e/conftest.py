@@ -38,6 +38,10 @@ class LocalStack:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+SERVED_BUCKET_SETTINGS = ("INPUT_BUCKET", "OUTPUT_BUCKET", "EXTERNAL_BUCKETS", "BUCKET_READER_ROLES",
+                          "BUCKET_WRITER_ROLES", "NOTIFY_TARGET_NAMES")
+
+
 @pytest.fixture(scope="package")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     port, api_port = free_port(), free_port()
@@ -62,11 +66,17 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         time.sleep(0.5)
     described = stack.client("cloudformation").describe_stacks(StackName="e2e")["Stacks"][0]
     stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "TABLE_NAME", "AWS_DEFAULT_REGION",
-                                           "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    # The library, used from the tests to bind workflows and read records, talks to the emulator.
-    os.environ.update(AWS_ENDPOINT_URL=stack.endpoint, TABLE_NAME=stack.outputs["TableName"],
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    # The library, used from the tests to bind workflows and read records, talks to the emulator and
+    # knows the buckets the stack serves as the API function does.
+    api = stack.client("cloudformation").describe_stack_resource(StackName="e2e", LogicalResourceId="ApiFunction")
+    served = {name: value for name, value in stack.client("lambda").get_function_configuration(
+        FunctionName=api["StackResourceDetail"]["PhysicalResourceId"])["Environment"]["Variables"].items()
+        if name in SERVED_BUCKET_SETTINGS}
+    settings = {"AWS_ENDPOINT_URL": stack.endpoint, "TABLE_NAME": stack.outputs["TableName"],
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                **served}
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
     aws.reset()
     config.table_name.cache_clear()
     try:

@@ -38,7 +38,7 @@ def deployed_environment(deployed: Stack, function: str, *names: str) -> dict[st
 def stack_parameters() -> dict[str, str]:
     """Template parameters of the `stack` fixture; a test module overrides this fixture to change them."""
     return {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,1", "NotifyMaxReceiveCount": "3",
-            "TranscribeLanguages": "false"}
+            "TranscribeLanguages": "none"}
 
 
 @pytest.fixture

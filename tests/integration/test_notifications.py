@@ -18,6 +18,7 @@ import pytest
 import xmltodict
 
 from mediaflow import cli, submit
+from mediaflow.exceptions import InvalidInputError
 from mediaflow.finish import finish
 from mediaflow.jobs import get_job
 from mediaflow.models import UnitResult
@@ -269,3 +270,22 @@ def test_job_callback_overrides_the_queue_rule_and_callback_no_suppresses_it(buc
                  {"Name": "queue-1", "State": "Active", "NotifyConfig": {"State": "Off", "Url": queue_receiver.url}},
                  queue_url=os.environ["MEDIA_QUEUE_URL"])
     assert deliveries(end_job()) == []  # the rule is Off: nothing is sent (the event is still in the inbox)
+
+
+def test_queues_out_of_the_notifiers_reach_are_refused_and_the_refusal_is_on_the_record(bucket, handler_env, monkeypatch) -> None:
+    sqs = boto3.client("sqs")
+    own = os.environ["MEDIA_QUEUE_URL"].rsplit("/", 1)[-1]  # a claim-ticket queue: pushing there injects work
+    with pytest.raises(InvalidInputError, match="this stack's own queues"):
+        end_job(CallBackType="TDMQ", CallBackMqConfig={"MqMode": "Queue", "MqRegion": "sh", "MqName": own})
+
+    # A rule set under one NotifyTargetNames, delivered after the stack narrowed it: refused, not sent.
+    owner = sqs.create_queue(QueueName="owner-events")["QueueUrl"]
+    job_id = end_job(CallBackType="TDMQ", CallBackMqConfig={"MqMode": "Queue", "MqRegion": "sh", "MqName": "owner-events"})
+    monkeypatch.setenv("NOTIFY_TARGET_NAMES", "mediaflow-events-*")
+    pump(notifier(handler_env), lambda: deliveries(job_id)[0].State == "Refused")
+    [record] = deliveries(job_id)
+    assert record.Attempts == 1 and "owner-events does not match" in record.LastError
+    assert "mediaflow-events-*" in record.LastError
+    assert not sqs.receive_message(QueueUrl=owner, WaitTimeSeconds=0).get("Messages")
+    [letter] = dead_letters()
+    assert "does not match" in letter["MessageAttributes"]["reason"]["StringValue"]

@@ -367,6 +367,20 @@ def test_engine_for_other_languages_needs_transcribe(monkeypatch: pytest.MonkeyP
         engine_for("16k_zh_dialect")
 
 
+def test_english_goes_to_transcribe_where_the_deployment_says_so(monkeypatch: pytest.MonkeyPatch, aws_env: None,
+                                                                 fresh_clients: None) -> None:
+    monkeypatch.setenv("TRANSCRIBE_BUCKET", "asr-work")
+    monkeypatch.setenv("TRANSCRIBE_ENGLISH", "true")  # TranscribeLanguages=all, the default on AWS
+    for model_type in ("16k_en", "16k_en_edu", "8k_en"):
+        assert isinstance(engine_for(model_type), TranscribeEngine)
+    assert isinstance(engine_for("16k_zh"), TranscribeEngine)
+    monkeypatch.setenv("TRANSCRIBE_ENGLISH", "false")  # TranscribeLanguages=others
+    assert engine_for("16k_en").name == "pocketsphinx" and isinstance(engine_for("16k_ja"), TranscribeEngine)
+    monkeypatch.delenv("TRANSCRIBE_BUCKET")  # TranscribeLanguages=none: English offline whatever the flag says
+    monkeypatch.setenv("TRANSCRIBE_ENGLISH", "true")
+    assert engine_for("8k_en").name == "pocketsphinx"
+
+
 # ------------------------------------------------------------------ results
 TWO = [sentence("Hello, world.", 0.5, 0.9, 1.0, 1.4), sentence("It's fine!", 62.0, 62.25, 62.5, 63.25)]
 

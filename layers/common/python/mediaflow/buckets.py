@@ -80,7 +80,7 @@ def require_served(bucket: str, what: str = "Bucket", *, uploads: bool = False) 
     if record is None:
         raise InvalidInputError(
             f"{what}: bucket {bucket} is not served by this stack. Activate it with POST /mediabucket "
-            "(ci_create_media_bucket) and apply the bucket policy and EventBridge setting it answers.")
+            "(CreateMediaprocessBuckets) and apply the bucket policy and EventBridge setting it answers.")
     missing = [part for part, ok in (("the bucket policy", record.Access == "Granted"),
                                      ("EventBridge notifications", record.Events == "On")) if not ok]
     raise InvalidInputError(
@@ -133,20 +133,15 @@ def _access_granted(bucket: str) -> bool:
 
 
 def _events_on(bucket: str) -> bool:
+    """Whether the bucket sends its events to EventBridge; NoSuchBucket for a bucket that does not
+    exist (the API's role may read any bucket's notification setting, and no more of it)."""
     try:
         configuration = aws.client("s3").get_bucket_notification_configuration(Bucket=bucket)
-    except ClientError:
-        return False
-    return "EventBridgeConfiguration" in configuration
-
-
-def _exists(bucket: str) -> bool:
-    try:
-        aws.client("s3").head_bucket(Bucket=bucket)
-        return True
     except ClientError as error:
-        # 403: it exists and is not (yet) ours to read; 404: no such bucket
-        return error.response["Error"].get("Code") in ("403", "AccessDenied", "Forbidden")
+        if error.response["Error"].get("Code") == "NoSuchBucket":
+            raise InvalidInputError(f"bucket {bucket} does not exist", code="NoSuchBucket") from error
+        return False  # another owner's, or in another region: not ours to serve
+    return "EventBridgeConfiguration" in configuration
 
 
 def activate(bucket: str) -> Activation:
@@ -157,9 +152,7 @@ def activate(bucket: str) -> Activation:
         record = Activation(BucketId=bucket, Region=config.region(), CreateTime=existing.CreateTime if existing else created,
                             UpdateTime=created, State="Active", Access="Granted", Events="On")
     else:
-        if existing is None and not _exists(bucket):
-            raise InvalidInputError(f"bucket {bucket} does not exist in this account and region", code="NoSuchBucket")
-        access, events = _access_granted(bucket), _events_on(bucket)
+        events, access = _events_on(bucket), _access_granted(bucket)
         record = Activation(BucketId=bucket, Region=config.region(),
                             CreateTime=existing.CreateTime if existing else created, UpdateTime=created,
                             State="Active" if access and events else "Pending",

@@ -54,7 +54,7 @@ ASYNC_RETRY_DELAYS = (1.0, 2.0)  # Lambda retries a failed async invocation twic
 # Any ConverterImageUri creates the converter; the local deployer runs it with this machine's LibreOffice.
 LOCAL_CONVERTER_IMAGE = "local/mediaflow-converter:host-libreoffice"
 LOCAL_PARAMETERS = {"AllowLoopbackCallbacks": "true", "CallbackRetrySeconds": "1,2,3", "NotifyMaxReceiveCount": "4",
-                    "TranscribeLanguages": "false", "ConverterImageUri": LOCAL_CONVERTER_IMAGE}
+                    "TranscribeLanguages": "none", "ConverterImageUri": LOCAL_CONVERTER_IMAGE}
 
 
 def atomic_table_requests() -> None:

@@ -1,8 +1,9 @@
 """Speech recognition engines: what turns a mono 16-bit wav into timed sentences.
 
 PocketSphinx runs in the process and knows English only. Amazon Transcribe, where a deployment
-names a bucket for it (TRANSCRIBE_BUCKET), covers the other languages. Times are in seconds from
-the start of the wav.
+names a bucket for it (TRANSCRIBE_BUCKET), covers the other languages, and English too where the
+deployment says so (TRANSCRIBE_ENGLISH=true, the default on AWS: better recognition than the
+offline engine; local runs keep English offline). Times are in seconds from the start of the wav.
 """
 
 from __future__ import annotations
@@ -264,10 +265,12 @@ def transcript_sentences(transcript: dict, *, spaced: bool = True) -> list[Sente
 
 # ------------------------------------------------------------------ choosing
 def engine_for(model_type: str) -> Engine:
-    """The engine for an EngineModelType: pocketsphinx for English, Amazon Transcribe for what it
-    serves where TRANSCRIBE_BUCKET is set. Refuses a model type no engine here recognises."""
+    """The engine for an EngineModelType: Amazon Transcribe where TRANSCRIBE_BUCKET is set and it
+    serves the language (English only with TRANSCRIBE_ENGLISH=true), else pocketsphinx for English.
+    Refuses a model type no engine here recognises."""
     embedded = PocketSphinxEngine()
-    if embedded.serves(model_type):
+    transcribed = bool(os.environ.get("TRANSCRIBE_BUCKET")) and model_type in LANGUAGE_CODES
+    if embedded.serves(model_type) and not (transcribed and os.environ.get("TRANSCRIBE_ENGLISH") == "true"):
         return embedded
     bucket = os.environ.get("TRANSCRIBE_BUCKET")
     english = f"the embedded engine (pocketsphinx) recognises English only ({', '.join(ENGLISH)})"
