@@ -93,13 +93,29 @@ def publish(events: list[Event], queue_url: str) -> None:
     send(queue_url, notifications)
 
 
+SQS_BATCH_ENTRIES = 10
+SQS_BATCH_BYTES = 262_144  # SendMessageBatch: the bodies of one batch together, at most one message's size
+
+
+def batches(bodies: list[str]) -> list[list[str]]:
+    """The bodies in order, in batches SendMessageBatch accepts (a body alone over the bound stays alone,
+    for SQS to judge)."""
+    packed: list[list[str]] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if not packed or len(packed[-1]) == SQS_BATCH_ENTRIES or size + length > SQS_BATCH_BYTES:
+            packed.append([])
+            size = 0
+        packed[-1].append(body)
+        size += length
+    return packed
+
+
 def send(queue_url: str, notifications: list[Notification]) -> None:
-    for start in range(0, len(notifications), 10):
-        batch = notifications[start : start + 10]
+    for batch in batches([n.model_dump_json() for n in notifications]):
         response = aws.client("sqs").send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "MessageBody": n.model_dump_json()} for i, n in enumerate(batch)],
-        )
+            QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)])
         if response.get("Failed"):
             raise RuntimeError(f"could not queue {len(response['Failed'])} notifications: {response['Failed']}")
 
