@@ -9,7 +9,7 @@ negligible and the figures are about the dispatch path itself:
    notification -> Dispatcher -> job and execution records -> claim ticket path), and until the
    Processor has consumed every claim ticket (no-ops while paused);
 2. started: MaxConcurrent is N (or --max-concurrent), the queue is resumed
-   (mediaflow.queues.update_queue, what the UpdateMediaQueue API calls), and the clock runs from
+   (mediaflow.control.queues.update_queue, what the UpdateMediaQueue API calls), and the clock runs from
    the resume call until every run is claimed out of the backlog, and until every run's job has
    its StartTime (set by the Processor once Step Functions accepted the execution);
 3. finished (secondary): from the resume call until every run has ended, and how many in Success.
@@ -34,12 +34,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mediaflow import aws, config, store
+from mediaflow import aws, config
+from mediaflow.persistence import store
 from mediaflow.ids import QUEUE, stable_id
 from mediaflow.local.runtime import LocalRuntime
 from mediaflow.models import Execution, Job
-from mediaflow.queues import DONE, exec_key, update_queue, waiting_key
-from mediaflow.workflows import create_workflow, parse_workflow_xml
+from mediaflow.control.queues import DONE, exec_key, update_queue, waiting_key
+from mediaflow.control.workflows import create_workflow, parse_workflow_xml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

@@ -5,10 +5,10 @@ units of a split transcode run them.
 
 * raw single pass: the job's encode (720p H.264/AAC mp4, Crf 23, preset veryfast) as one ffmpeg run
   (mediaflow.media.transcode_args on the whole input, ffmpeg's own threading); best of --repeat;
-* split with W workers, for each W of --workers: the cut (mediaflow.split.cut at
-  mediaflow.split.cut_times), then the pieces' video and the audio encoded with the parameters
+* split with W workers, for each W of --workers: the cut (mediaflow.pipeline.split.cut at
+  mediaflow.pipeline.split.cut_times), then the pieces' video and the audio encoded with the parameters
   plan_split gives those units, by W concurrent ffmpeg runs of cpu_count // W threads each, then
-  the join (mediaflow.split.join_args); best of --repeat.
+  the join (mediaflow.pipeline.split.join_args); best of --repeat.
 
 W local workers stand in for W Lambda units, each of which has its own vCPUs. The joined output's
 duration is checked against the input's once (within one frame).
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediaflow import split
+from mediaflow.pipeline import split
 from mediaflow.exceptions import MediaflowError
 from mediaflow.media import MediaInfo, TranscodeParams, probe, run_ffmpeg, transcode_args
-from mediaflow.units import FFMPEG_TIMEOUT
+from mediaflow.pipeline.units import FFMPEG_TIMEOUT
 
 # the other benchmarks in this folder
 from dispatch import say

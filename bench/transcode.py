@@ -34,13 +34,13 @@ from urllib.parse import urlsplit
 from qcloud_cos import CosConfig, CosS3Client
 
 from mediaflow.exceptions import MediaflowError
-from mediaflow.jobs import get_execution
+from mediaflow.control.jobs import get_execution
 from mediaflow.local.demo import CallbackReceiver, sample_video
 from mediaflow.local.runtime import LocalRuntime
 from mediaflow.media import TranscodeParams, probe, transcode_args
-from mediaflow.templates import build_operation, operation_params
+from mediaflow.control.templates import build_operation, operation_params
 from mediaflow.times import parse_ci_time
-from mediaflow.xml import parse
+from mediaflow.shapes.cos import parse
 
 # the other benchmarks in this folder
 from dispatch import point_library_at, say

@@ -96,7 +96,7 @@ def dispatched_run(handler_env: dict[str, str], video: Path, callback: str = "ht
     """Upload the sample under uploads/, bind the demo workflow, run the dispatcher on events/dispatch-upload."""
     import boto3
 
-    from mediaflow import workflows
+    from mediaflow.control import workflows
     from mediaflow.local.demo import DEMO_WORKFLOW
 
     boto3.client("s3").upload_file(str(video), EVENT_BUCKET, "uploads/sample.mp4")
@@ -163,7 +163,7 @@ def serve_bucket(bucket: str) -> None:
     policy and EventBridge setting that activation answers, and activate it."""
     import boto3
 
-    from mediaflow import buckets
+    from mediaflow.control import buckets
 
     s3 = boto3.client("s3")
     try:
@@ -184,7 +184,7 @@ class PlannedStage:
     then the joins, by number (each stores its result), and records the stage from what they stored."""
 
     def __init__(self, execution_id: str, stage: int = 0):
-        from mediaflow import planner
+        from mediaflow.pipeline import planner
 
         self.execution_id, self.stage = execution_id, stage
         self.plan = planner.plan(execution_id, stage)
@@ -197,9 +197,9 @@ class PlannedStage:
         """The units' and the joins' answers to the state machine ({ok, index, report})."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from mediaflow.finish import record_stage
-        from mediaflow.units import run_planned
-        from mediaflow.unitstore import UnitRef
+        from mediaflow.pipeline.finish import record_stage
+        from mediaflow.pipeline.units import run_planned
+        from mediaflow.persistence.unitstore import UnitRef
 
         def run(numbers: list[int]) -> list[dict]:
             refs = [UnitRef(execution_id=self.execution_id, stage=self.stage, index=n) for n in numbers]

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from mediaflow.api.app import handler as serve
+from mediaflow.faces.app import handler as serve
 from mediaflow.observability import logger, metrics, tracer
 
 

@@ -6,7 +6,7 @@ fails the invocation, and Plan fails the job with LibreOffice's reason."""
 import tempfile
 from pathlib import Path
 
-from mediaflow.doc_jobs import convert_object
+from mediaflow.pipeline.doc_jobs import convert_object
 from mediaflow.observability import logger, tracer
 
 

@@ -7,9 +7,9 @@ and SQS batches of EventBridge "Object Created" events of external buckets (from
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from mediaflow import upload_events
+from mediaflow.pipeline import upload_events
 from mediaflow.config import setting
-from mediaflow.dispatch import S3Event, dispatch
+from mediaflow.pipeline.dispatch import S3Event, dispatch
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
 MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")

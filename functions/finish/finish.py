@@ -3,10 +3,10 @@
 from pydantic import BaseModel
 
 from mediaflow.config import setting
-from mediaflow.finish import StepError, finish, record_results, record_stage, report_unit
+from mediaflow.pipeline.finish import StepError, finish, record_results, record_stage, report_unit
 from mediaflow.models import UnitResult
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
-from mediaflow.unitstore import UnitRef
+from mediaflow.persistence.unitstore import UnitRef
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
 

@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from mediaflow.observability import logger, metrics, tracer
-from mediaflow.planner import plan
+from mediaflow.pipeline.planner import plan
 
 
 class PlanRequest(BaseModel):

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from mediaflow.config import setting
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
-from mediaflow.processor import Ticket, start_next
-from mediaflow.queues import TICKET_QUEUE_SETTINGS
+from mediaflow.pipeline.processor import Ticket, start_next
+from mediaflow.control.queues import TICKET_QUEUE_SETTINGS
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
 # SQS queue name (the last part of both its ARN and its URL) -> URL

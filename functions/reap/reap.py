@@ -3,7 +3,7 @@
 from pydantic import BaseModel
 
 from mediaflow.config import setting
-from mediaflow.finish import ExecutionStatus, reap
+from mediaflow.pipeline.finish import ExecutionStatus, reap
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")

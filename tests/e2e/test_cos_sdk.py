@@ -12,11 +12,11 @@ import pytest
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
-from mediaflow import templates
-from mediaflow.jobs import get_job
-from mediaflow.queues import bucket_secret, get_queue
+from mediaflow.control import templates
+from mediaflow.control.jobs import get_job
+from mediaflow.control.queues import bucket_secret, get_queue
 from mediaflow.times import parse_ci_time
-from mediaflow.workflows import get_workflow
+from mediaflow.control.workflows import get_workflow
 from support import make_video
 
 pytestmark = pytest.mark.e2e

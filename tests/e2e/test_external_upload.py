@@ -15,7 +15,7 @@ import pytest
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
-from mediaflow import workflows
+from mediaflow.control import workflows
 from mediaflow.local.demo import CallbackReceiver, is_workflow_finish
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from mediaflow import workflows
+from mediaflow.control import workflows
 from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish
 from mediaflow.media import probe
 from support import make_video

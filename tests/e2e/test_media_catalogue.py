@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mediaflow.jobs import get_job
+from mediaflow.control.jobs import get_job
 from mediaflow.media import probe
 from support import make_video
 from test_cos_sdk import as_list, cos, wait_for  # noqa: F401  (cos is a fixture)

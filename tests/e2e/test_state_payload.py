@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from mediaflow import dispatch, workflows
-from mediaflow.jobs import get_execution, jobs_of
+from mediaflow.pipeline import dispatch
+from mediaflow.control import workflows
+from mediaflow.control.jobs import get_execution, jobs_of
 from mediaflow.local.payloads import STATE_LIMIT, history, largest_payload
 from mediaflow.media import probe
-from mediaflow.split import MAX_PIECES
+from mediaflow.pipeline.split import MAX_PIECES
 
 pytestmark = pytest.mark.e2e
 PREFIX = "statesize/"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from mediaflow import workflows
+from mediaflow.control import workflows
 from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish, run_reported
 from mediaflow.media import probe
 from mediaflow.notify import verify
-from mediaflow.queues import bucket_secret, ensure_queues
+from mediaflow.control.queues import bucket_secret, ensure_queues
 from support import free_port
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +109,7 @@ def assert_nothing_stuck(local_stack, bucket: str) -> None:
             )["Attributes"]
             counts[url.rsplit("/", 1)[1]] = sum(int(v) for v in attributes.values())
         queue = ensure_queues(bucket)["media"]
-        from mediaflow import store
+        from mediaflow.persistence import store
 
         running = store.get_attribute(f"QUEUE#{queue.QueueId}", "QUEUE", "running")
         if not any(counts.values()) and int(running or 0) == 0:

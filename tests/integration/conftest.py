@@ -104,7 +104,7 @@ def serve(stack):
     """The API function's `handler` in-process, the stack's secret holding the tests' key pair."""
     import json
 
-    from mediaflow.api import app, auth
+    from mediaflow.faces import app, auth
     from support import API_KEY_ID, API_SECRET, LambdaContext
 
     boto3.client("secretsmanager").put_secret_value(

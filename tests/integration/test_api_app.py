@@ -1,5 +1,5 @@
 """The API function in-process on the template's stack in moto: HTTP API (payload v2.0) events, signed
-by the Tencent SDK's own signer, through `mediaflow.api.app.handler` and the thin Lambda handler."""
+by the Tencent SDK's own signer, through `mediaflow.faces.app.handler` and the thin Lambda handler."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SDK_HOST = "hostbucket-1250000000.ci.ap-guangzhou.myqcloud.com"  # what cos-pyth
 
 def api_app():
     # Imported when used, not at collection: Powertools reads its settings from the environment on import.
-    from mediaflow.api import app
+    from mediaflow.faces import app
 
     return app
 
@@ -103,7 +103,7 @@ def test_validation_error_in_a_route_is_400_naming_the_field(serve, monkeypatch)
     def invalid(*args, **kwargs):
         Limits.model_validate({"MaxConcurrent": "many"})
 
-    monkeypatch.setattr("mediaflow.api.cos_queues.list_queues", invalid)
+    monkeypatch.setattr("mediaflow.faces.cos.queues.list_queues", invalid)
     result = serve(event("GET", f"https://{SDK_HOST}/queue"))
     assert result["statusCode"] == 400
     error = xml(result)["Error"]
@@ -114,7 +114,7 @@ def test_unexpected_error_is_500_without_details(serve, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("table password is hunter2")
 
-    monkeypatch.setattr("mediaflow.api.cos_queues.list_queues", broken)
+    monkeypatch.setattr("mediaflow.faces.cos.queues.list_queues", broken)
     result = serve(event("GET", f"https://{SDK_HOST}/queue"))
     assert result["statusCode"] == 500
     error = xml(result)["Error"]

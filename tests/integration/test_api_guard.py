@@ -16,7 +16,7 @@ import xmltodict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mediaflow import store
+from mediaflow.persistence import store
 from support import MP4_SD, cos_event, tc3_event
 
 pytestmark = pytest.mark.integration

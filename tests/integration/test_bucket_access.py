@@ -10,10 +10,10 @@ import boto3
 import pytest
 import xmltodict
 
-from mediaflow import buckets
-from mediaflow.dispatch import S3Event, dispatch
-from mediaflow.jobs import get_execution
-from mediaflow.storage import MADE_BY
+from mediaflow.control import buckets
+from mediaflow.pipeline.dispatch import S3Event, dispatch
+from mediaflow.control.jobs import get_execution
+from mediaflow.persistence.storage import MADE_BY
 from support import MP4_SD
 from support import cos_event as event
 
@@ -107,7 +107,7 @@ def test_jobs_and_workflows_on_an_unserved_bucket_are_refused_and_write_nothing(
 
 
 def test_outputs_written_into_a_workflow_bucket_start_nothing(stack, handler_env) -> None:
-    from mediaflow import workflows
+    from mediaflow.control import workflows
     from mediaflow.local.demo import DEMO_WORKFLOW
 
     own = stack.outputs["InputBucketName"]
@@ -125,7 +125,7 @@ def test_outputs_written_into_a_workflow_bucket_start_nothing(stack, handler_env
 
 
 def test_a_workflow_on_the_output_bucket_is_refused(stack) -> None:
-    from mediaflow import workflows
+    from mediaflow.control import workflows
     from mediaflow.exceptions import InvalidInputError
     from mediaflow.local.demo import DEMO_WORKFLOW
 

@@ -14,10 +14,11 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from mediaflow import doc_jobs, submit
-from mediaflow.jobs import get_job
+from mediaflow.pipeline import doc_jobs
+from mediaflow.control import submit
+from mediaflow.control.jobs import get_job
 from mediaflow.models import Job
-from mediaflow.split import WORK_PREFIX
+from mediaflow.pipeline.split import WORK_PREFIX
 from support import serve_bucket
 from sample_docs import MARK, MARK_TOP, PAGE_H, PAGE_W, blank_pdf, make_docx, make_pdf, make_xlsx, mark_left
 from test_media_jobs import run

@@ -10,9 +10,10 @@ import json
 import boto3
 import pytest
 
-from mediaflow import upload_events, workflows
+from mediaflow.pipeline import upload_events
+from mediaflow.control import workflows
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.jobs import get_execution, get_job
+from mediaflow.control.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.local.deploy import enable_eventbridge
 from support import LambdaContext, import_handler, load_event, sqs_event

@@ -10,12 +10,14 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from support import EVENT_BUCKET, ROOT, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
-from mediaflow import planner, store, workflows
+from mediaflow.pipeline import planner
+from mediaflow.persistence import store
+from mediaflow.control import workflows
 from mediaflow.docs import open_pdf
-from mediaflow.jobs import get_execution, get_job
+from mediaflow.control.jobs import get_execution, get_job
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.models import Execution
-from mediaflow.queues import ensure_queues, waiting
+from mediaflow.control.queues import ensure_queues, waiting
 from sample_docs import make_docx
 
 pytestmark = pytest.mark.integration

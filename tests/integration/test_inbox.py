@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mediaflow import inbox
+from mediaflow.control import inbox
 from mediaflow.exceptions import InvalidInputError
 from support import tc3_event
 

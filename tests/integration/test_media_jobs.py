@@ -13,11 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
-from mediaflow import submit
-from mediaflow.finish import finish
-from mediaflow.jobs import get_job
+from mediaflow.control import submit
+from mediaflow.pipeline.finish import finish
+from mediaflow.control.jobs import get_job
 from mediaflow.media import probe
-from mediaflow.split import WORK_PREFIX
+from mediaflow.pipeline.split import WORK_PREFIX
 from support import PlannedStage, serve_bucket
 
 pytestmark = pytest.mark.integration

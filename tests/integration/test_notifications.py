@@ -17,15 +17,16 @@ import boto3
 import pytest
 import xmltodict
 
-from mediaflow import cli, submit
+from mediaflow import cli
+from mediaflow.control import submit
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.finish import finish
-from mediaflow.jobs import get_job
+from mediaflow.pipeline.finish import finish
+from mediaflow.control.jobs import get_job
 from mediaflow.models import UnitResult
 from mediaflow.notify import verify
 from mediaflow.notify.outbox import deliveries
-from mediaflow.processor import Ticket, start_next
-from mediaflow.queues import bucket_secret, ensure_queues, update_queue
+from mediaflow.pipeline.processor import Ticket, start_next
+from mediaflow.control.queues import bucket_secret, ensure_queues, update_queue
 from support import LambdaContext, cos_event, free_port, import_handler, sqs_event, serve_bucket
 
 pytestmark = pytest.mark.integration

@@ -11,13 +11,14 @@ import boto3
 import pytest
 import xmltodict
 
-from mediaflow import planner, speech_jobs, unitstore
-from mediaflow.jobs import get_execution, get_job, jobs_of
+from mediaflow.pipeline import planner, speech_jobs
+from mediaflow.persistence import unitstore
+from mediaflow.control.jobs import get_execution, get_job, jobs_of
 from mediaflow.local.demo import CallbackReceiver
 from mediaflow.notify import verify
 from mediaflow.models import ObjectRef, UnitSpec
-from mediaflow.queues import bucket_secret
-from mediaflow.unitstore import payload_bytes
+from mediaflow.control.queues import bucket_secret
+from mediaflow.persistence.unitstore import payload_bytes
 from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
 
 pytestmark = pytest.mark.integration
@@ -208,7 +209,7 @@ def test_a_retried_unit_returns_its_stored_result_without_running_again(stack, h
     unit = import_handler("unit", handler_env)
     first = unit.handler({"execution_id": run_id, "stage": 0, "index": 0}, LambdaContext())
 
-    monkeypatch.setattr("mediaflow.units.run_unit", lambda spec: pytest.fail("a stored result was run again"))
+    monkeypatch.setattr("mediaflow.pipeline.units.run_unit", lambda spec: pytest.fail("a stored result was run again"))
     assert unit.handler({"execution_id": run_id, "stage": 0, "index": 0}, LambdaContext()) == first == \
         {"ok": True, "index": 0, "report": False}
     stored = unitstore.load_results(run_id, 0, len(planned["units"]))

@@ -18,12 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from mediaflow import submit
-from mediaflow.finish import finish
-from mediaflow.jobs import get_execution, get_job
+from mediaflow.control import submit
+from mediaflow.pipeline.finish import finish
+from mediaflow.control.jobs import get_execution, get_job
 from mediaflow.models import Execution, UnitResult
-from mediaflow.processor import Ticket, start_next
-from mediaflow.queues import TICKET_QUEUE_SETTINGS, claim_next, ensure_queues, figures, update_queue, waiting
+from mediaflow.pipeline.processor import Ticket, start_next
+from mediaflow.control.queues import TICKET_QUEUE_SETTINGS, claim_next, ensure_queues, figures, update_queue, waiting
 from support import LambdaContext, import_handler, sqs_event, serve_bucket
 
 pytestmark = pytest.mark.integration

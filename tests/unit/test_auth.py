@@ -1,4 +1,4 @@
-"""Request-signature verification: signatures are made by the real SDKs, then checked by mediaflow.api.auth."""
+"""Request-signature verification: signatures are made by the real SDKs, then checked by mediaflow.faces.auth."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from mediaflow import aws
-from mediaflow.api import auth
-from mediaflow.api.auth import SignedRequest, access_keys, verify_cos, verify_tc3
+from mediaflow.faces import auth
+from mediaflow.faces.auth import SignedRequest, access_keys, verify_cos, verify_tc3
 from mediaflow.exceptions import AccessDeniedError, MediaflowError
 
 pytestmark = pytest.mark.unit

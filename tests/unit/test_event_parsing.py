@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from mediaflow.dispatch import S3Event
-from mediaflow.finish import StepError
+from mediaflow.pipeline.dispatch import S3Event
+from mediaflow.pipeline.finish import StepError
 from mediaflow.notify.deliver import DeliverySettings
 from support import load_event
 

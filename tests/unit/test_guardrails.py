@@ -11,16 +11,8 @@ from datetime import datetime, timezone
 import pytest
 
 from mediaflow.exceptions import LimitExceededError, MediaError
-from mediaflow.guardrails import check_input, check_outputs, expected_outputs
-from mediaflow.media import (
-    AnimationParams,
-    FormatInfo,
-    MediaInfo,
-    SnapshotParams,
-    StreamInfo,
-    TranscodeParams,
-    probe,
-)
+from mediaflow.control.guardrails import check_input, check_outputs, expected_outputs
+from mediaflow.media import AnimationParams, FormatInfo, MediaInfo, SnapshotParams, StreamInfo, TranscodeParams, probe
 from mediaflow.media.params import MAX_SNAPSHOTS, ConcatParams, SegmentParams
 from mediaflow.media.probe import probe_input
 from mediaflow.models import Queue

@@ -9,29 +9,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-import mediaflow.units
+import mediaflow.pipeline.units
 from mediaflow.exceptions import DownloadError, InvalidInputError
 from mediaflow.media import (
-    AudioStream,
-    ConcatParams,
-    ConcatPart,
-    FormatInfo,
-    MediaInfo,
-    SegmentParams,
-    StreamInfo,
-    TranscodeParams,
-    VideoStream,
-    concat_args,
-    concat_order,
-    input_args,
-    probe,
-    rename_segments,
-    run_ffmpeg,
-    segment_args,
+    AudioStream, ConcatParams, ConcatPart, FormatInfo, MediaInfo, SegmentParams, StreamInfo, TranscodeParams,
+    VideoStream, concat_args, concat_order, input_args, probe, rename_segments, run_ffmpeg, segment_args,
 )
 from mediaflow.media.params import MAX_FRAGMENTS
 from mediaflow.models import ObjectRef, OutputObject, UnitSpec
-from mediaflow.units import run_unit
+from mediaflow.pipeline.units import run_unit
 
 pytestmark = pytest.mark.unit
 
@@ -96,8 +82,8 @@ class FakeS3:
 def s3(tmp_path, monkeypatch, clip, square) -> FakeS3:
     store = FakeS3(tmp_path / "s3")
     for name in ("download", "upload", "delete"):
-        monkeypatch.setattr(mediaflow.units.storage, name, getattr(store, name))
-    monkeypatch.setattr(mediaflow.units, "update_job", lambda job_id, change: None)  # no job record here
+        monkeypatch.setattr(mediaflow.pipeline.units.storage, name, getattr(store, name))
+    monkeypatch.setattr(mediaflow.pipeline.units, "update_job", lambda job_id, change: None)  # no job record here
     store.put(IN, "in/clip.mp4", clip)
     store.put(IN, "in/square.mp4", square)
     return store
@@ -309,7 +295,7 @@ def test_a_failed_segment_upload_leaves_nothing(s3, monkeypatch):
             raise OSError("connection reset")
         return upload(path, bucket, key, content_type)
 
-    monkeypatch.setattr(mediaflow.units.storage, "upload", flaky)
+    monkeypatch.setattr(mediaflow.pipeline.units.storage, "upload", flaky)
     with pytest.raises(OSError):
         run_unit(unit("transcode", "out/v.m3u8", HLS_PARAMS))
     assert s3.keys() == []

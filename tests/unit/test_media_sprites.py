@@ -10,24 +10,16 @@ import xmltodict
 from moto import mock_aws
 from pydantic import ValidationError
 
-import mediaflow.units
+import mediaflow.pipeline.units
 from mediaflow import aws
 from mediaflow.exceptions import InvalidInputError
 from mediaflow.media import (
-    SnapshotParams,
-    SpriteConfig,
-    SpriteLayout,
-    frame_times,
-    probe,
-    run_ffmpeg,
-    snapshot_args,
-    snapshot_times,
-    sprite_args,
-    sprite_webvtt,
+    SnapshotParams, SpriteConfig, SpriteLayout, frame_times, probe, run_ffmpeg, snapshot_args, snapshot_times,
+    sprite_args, sprite_webvtt,
 )
 from mediaflow.media.params import MAX_TIME_OFFSETS
 from mediaflow.models import ObjectRef, UnitSpec
-from mediaflow.units import run_unit
+from mediaflow.pipeline.units import run_unit
 
 pytestmark = pytest.mark.unit
 
@@ -261,7 +253,7 @@ def progress(monkeypatch) -> list[str]:
     """Progress goes to the job record in DynamoDB, which these tests do not build: update_job is
     replaced by a list of the jobs it was called for."""
     calls: list[str] = []
-    monkeypatch.setattr(mediaflow.units, "update_job", lambda job_id, change: calls.append(job_id))
+    monkeypatch.setattr(mediaflow.pipeline.units, "update_job", lambda job_id, change: calls.append(job_id))
     return calls
 
 
@@ -330,14 +322,14 @@ def test_sprites_without_a_sprite_output_fail_the_job_and_write_nothing(s3):
 
 
 def test_a_failed_upload_removes_what_the_unit_had_written(s3, monkeypatch):
-    upload = mediaflow.units.storage.upload
+    upload = mediaflow.pipeline.units.storage.upload
 
     def flaky(path, bucket, key, content_type=None):
         if key.endswith(".vtt"):
             raise OSError("connection reset")
         return upload(path, bucket, key, content_type)
 
-    monkeypatch.setattr(mediaflow.units.storage, "upload", flaky)
+    monkeypatch.setattr(mediaflow.pipeline.units.storage, "upload", flaky)
     params = sp(TimeInterval="1", SnapshotOutMode="SnapshotAndSprite", SpriteSnapshotConfig=sprite(2, 2)).model_dump()
     with pytest.raises(OSError):
         run_unit(unit("snapshot", "snap/clip-${Number}.jpg", params, sprite_key="snap/sprite-${Number}.jpg"))

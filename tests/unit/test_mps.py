@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from tencentcloud.mps.v20190612 import models as sdk
 
-from mediaflow import mps
+from mediaflow.faces.mps import plan as mps
 from mediaflow.exceptions import InvalidInputError
 from mediaflow.models import Execution, Job, NotifyConfig
-from mediaflow.templates import OFFICIAL, build_operation
+from mediaflow.control.templates import OFFICIAL, build_operation
 
 pytestmark = pytest.mark.unit
 

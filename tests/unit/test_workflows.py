@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.workflows import ExtFilter, Topology, Workflow, parse_workflow_xml
+from mediaflow.control.workflows import ExtFilter, Topology, Workflow, parse_workflow_xml
 
 pytestmark = pytest.mark.unit
 
@@ -102,7 +102,7 @@ def one_node(node_type: str, operation: dict) -> dict:
     ],
 )
 def test_bad_workflows_are_refused_before_anything_is_written(node_type: str, operation: dict, error: str) -> None:
-    from mediaflow.workflows import create_workflow
+    from mediaflow.control.workflows import create_workflow
 
     with pytest.raises(InvalidInputError, match=error):
         create_workflow("bucket", one_node(node_type, operation))  # no table is configured: nothing was written

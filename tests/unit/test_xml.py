@@ -7,9 +7,9 @@ import pytest
 import xmltodict
 
 from mediaflow.models import Execution, Job, NotifyConfig
-from mediaflow.templates import build_operation
+from mediaflow.control.templates import build_operation
 from mediaflow.times import CI_FORMAT
-from mediaflow.xml import jobs_detail, render, workflow_execution
+from mediaflow.shapes.cos import jobs_detail, render, workflow_execution
 
 pytestmark = pytest.mark.unit
 

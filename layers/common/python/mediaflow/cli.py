@@ -48,7 +48,7 @@ def local_up(args: argparse.Namespace) -> int:
 
 
 def openapi(args: argparse.Namespace) -> int:
-    from .api.app import openapi_document
+    from .faces.app import openapi_document
 
     print(json.dumps(json.loads(openapi_document()), indent=2))
     return 0

@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from . import aws, config, store
-from .exceptions import InvalidInputError
-from .models import Model
-from .times import now
+from .. import aws, config
+from ..persistence import store
+from ..exceptions import InvalidInputError
+from ..models import Model
+from ..times import now
 
 ACTIVATED = "MEDIABUCKETS"  # gsi1pk of every activation record, gsi1sk = the bucket name
 STATEMENT_IDS = ("MediaflowRead", "MediaflowWrite", "MediaflowList")

@@ -8,10 +8,10 @@ import math
 
 from pydantic import BaseModel
 
-from .exceptions import LimitExceededError
-from .media import MediaInfo, SnapshotParams, TranscodeParams, snapshot_times
-from .media.params import MAX_SNAPSHOTS, SegmentParams
-from .models import Queue
+from ..exceptions import LimitExceededError
+from ..media import MediaInfo, SnapshotParams, TranscodeParams, snapshot_times
+from ..media.params import MAX_SNAPSHOTS, SegmentParams
+from ..models import Queue
 
 _EPSILON = 1e-9  # 10 s in pieces of 5 s is 2 pieces, whatever the float division rounds to
 

@@ -28,8 +28,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import config, store
-from .exceptions import InvalidInputError, TransientError
+from .. import config
+from ..persistence import store
+from ..exceptions import InvalidInputError, TransientError
 
 VISIBILITY_SECONDS = 30.0
 MAX_EVENTS = 16

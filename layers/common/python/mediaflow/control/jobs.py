@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from . import store
-from .models import FINAL_STATES, Execution, Job
+from ..persistence import store
+from ..models import FINAL_STATES, Execution, Job
 from .queues import exec_key
 
 

@@ -15,12 +15,13 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError, field_validator
 
-from . import aws, config, ids, store
-from .exceptions import InvalidInputError, NotFoundError
-from .models import Execution, Feature, Model, NotifyConfig, Queue
-from .notify.targets import check_target
-from .notify.signing import new_secret
-from .times import now
+from .. import aws, config, ids
+from ..persistence import store
+from ..exceptions import InvalidInputError, NotFoundError
+from ..models import Execution, Feature, Model, NotifyConfig, Queue
+from ..notify.targets import check_target
+from ..notify.signing import new_secret
+from ..times import now
 
 QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     # feature: (queue name shown to users, category)
@@ -316,7 +317,7 @@ def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, A
 
 def _show_waiting_as(state: Literal["Pause", "Submitted"], queue_id: str) -> None:
     """Waiting jobs show State Pause while their queue is paused, Submitted otherwise."""
-    from .jobs import update_job  # jobs imports this module
+    from .jobs import update_job
 
     other = "Submitted" if state == "Pause" else "Pause"
     def show(job: Any) -> None:

@@ -9,14 +9,16 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import ValidationError, field_validator
 
-from . import aws, buckets, config, ids, store
-from .exceptions import InvalidInputError, NotFoundError
+from .. import aws, config, ids
+from . import buckets
+from ..persistence import store
+from ..exceptions import InvalidInputError, NotFoundError
 from .jobs import get_job, job_key, put_job
-from .models import FINAL_STATES, Execution, Feature, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
-from .notify.targets import check_target
+from ..models import FINAL_STATES, Execution, Feature, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
+from ..notify.targets import check_target
 from .queues import enqueue, ensure_queues, exec_key, send_ticket
 from .templates import FEATURE_TAGS, build_operation
-from .times import now
+from ..times import now
 
 
 MAX_OPERATIONS = 6

@@ -1,1 +1,2 @@
-"""The HTTP API: the COS CI XML face and the MPS JSON face, one Lambda behind API Gateway."""
+"""The HTTP API, one Lambda behind API Gateway: the app, request signing (auth) and routing, then one
+package per face: `cos/` (COS CI XML) and `mps/` (MPS JSON). The top layer: may import everything below."""

@@ -33,7 +33,12 @@ from .. import __version__
 from ..config import setting
 from ..exceptions import AccessDeniedError, InvalidInputError, MediaflowError, NotFoundError
 from ..observability import logger
-from . import auth, cos_buckets, cos_jobs, cos_queues, cos_templates, cos_workflows, mps_routes, xmlio
+from . import auth, xmlio
+from .cos import (
+    buckets as cos_buckets, jobs as cos_jobs, queues as cos_queues, templates as cos_templates,
+    workflows as cos_workflows,
+)
+from .mps import routes as mps_routes
 from .routing import BUCKET_PATTERN
 
 COS, MPS = "cos", "mps"

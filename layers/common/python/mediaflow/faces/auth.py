@@ -66,8 +66,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, unquote, urlencode
 
-from mediaflow import aws
-from mediaflow.exceptions import AccessDeniedError, MediaflowError
+from .. import aws
+from ..exceptions import AccessDeniedError, MediaflowError
 
 COS_CLOCK_SKEW = 60  # seconds a COS q-sign-time may start in the future
 TC3_MAX_SKEW = 300  # seconds X-TC-Timestamp may be away from now

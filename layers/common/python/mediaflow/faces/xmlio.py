@@ -8,7 +8,7 @@ import xmltodict
 from aws_lambda_powertools.event_handler import Response
 
 from ..exceptions import InvalidInputError, MediaflowError
-from ..xml import render
+from ..shapes.cos import render
 
 XML = "application/xml"
 # HTTP status of each error Code (the reference lists 400 for the request errors).

@@ -133,8 +133,8 @@ def _run_status() -> tuple[str, str | None]:
     """One line on the demo's run and its jobs, read through the library (pointed at the emulator)."""
     from boto3.dynamodb.conditions import Attr
 
-    from .. import store
-    from ..jobs import get_execution, jobs_of
+    from ..persistence import store
+    from ..control.jobs import get_execution, jobs_of
 
     runs = store.table().scan(FilterExpression=Attr("pk").begins_with("EXEC#"))["Items"]
     if not runs:
@@ -179,7 +179,7 @@ def local_demo(template: Path, *, port: int = 4566, say: Callable[[str], None] =
     """Start the emulator and the callback receiver, deploy `template`, bind the demo workflow.
 
     Everything is stopped when the block ends."""
-    from ..workflows import parse_workflow_xml
+    from ..control.workflows import parse_workflow_xml
 
     launched = time.monotonic()
     runtime = LocalRuntime(port=port).start()
@@ -219,7 +219,7 @@ def check_demo_input(path: Path) -> tuple[Path, str]:
     from ..docs import DocumentError, document_kind
     from ..exceptions import InvalidInputError, MediaflowError
     from ..media import probe
-    from ..workflows import VIDEO_EXTS
+    from ..control.workflows import VIDEO_EXTS
 
     if not path.is_file():
         raise InvalidInputError(f"{path} is not a file")
@@ -274,8 +274,8 @@ def run_demo(template: Path, input_path: Path | None, *, port: int = 4566, timeo
 
 def run_job_demo(demo: LocalDemo, path: Path, kind: str, *, timeout: float) -> int:
     """A speech or document job on `path` through the API's library, called back like the workflow."""
-    from ..jobs import get_job
-    from ..submit import create_jobs
+    from ..control.jobs import get_job
+    from ..control.submit import create_jobs
 
     feature, tag, operation = JOB_DEMOS[kind]
     key = f"jobs/{path.name}"  # not under the workflow's prefix: this upload runs no workflow
@@ -314,7 +314,8 @@ def _print_results(demo: LocalDemo) -> None:
 
 def _bind_workflow(runtime: LocalRuntime, table: str, bucket: str, spec: dict[str, Any]) -> None:
     """Store the workflow through the library, against the emulator."""
-    from .. import aws, config, workflows
+    from .. import aws, config
+    from ..control import workflows
 
     os.environ.update(TABLE_NAME=table, AWS_ENDPOINT_URL=runtime.endpoint, AWS_DEFAULT_REGION="us-east-1",
                       AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")

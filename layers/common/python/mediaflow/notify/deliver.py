@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import aws
 from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
 from ..models import NotifyConfig
-from ..queues import bucket_secret
+from ..control.queues import bucket_secret
 from .http import post_callback
 from .outbox import DeliveryState, Notification, record
 from .signing import signature_headers

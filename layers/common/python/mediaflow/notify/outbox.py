@@ -12,10 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .. import aws, inbox, store
+from .. import aws
+from ..control import inbox
+from ..persistence import store
 from ..models import Model, NotifyConfig
 from ..times import now
-from ..xml import render
+from ..shapes.cos import render
 
 DeliveryState = Literal["Queued", "Retrying", "Delivered", "Failed", "Refused"]
 

@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlsplit
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
-from . import aws
-from .exceptions import DownloadError, InvalidInputError, UploadError
-from .models import OutputObject
+from .. import aws
+from ..exceptions import DownloadError, InvalidInputError, UploadError
+from ..models import OutputObject
 
 # User metadata on every object the stack writes (outputs, imported URL inputs): the Dispatcher never
 # starts a workflow on such an object, so outputs written into a workflow's own bucket cannot loop.

@@ -32,8 +32,8 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from . import aws, config
-from .exceptions import InvalidInputError, NotFoundError, TransientError
+from .. import aws, config
+from ..exceptions import InvalidInputError, NotFoundError, TransientError
 
 M = TypeVar("M", bound=BaseModel)
 INDEX = "gsi1"

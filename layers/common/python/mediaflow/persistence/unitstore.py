@@ -22,10 +22,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import aws
-from .config import setting
-from .models import Model, UnitResult, UnitSpec
-from .split import WORK_PREFIX
+from .. import aws
+from ..config import setting
+from ..models import Model, UnitResult, UnitSpec
+from ..pipeline.split import WORK_PREFIX
 
 # S3 requests a step makes at once when it writes or reads a whole stage.
 PARALLEL = 16

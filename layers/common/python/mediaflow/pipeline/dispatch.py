@@ -13,15 +13,16 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from . import aws, config, ids, store
-from .exceptions import NotFoundError
-from .jobs import created_key, put_job
-from .models import CosHeader, Execution, Job, JobInput, WorkflowRef
-from .queues import enqueue, ensure_queues, exec_key, send_ticket
-from .storage import MADE_BY
-from .templates import build_operation
-from .times import now
-from .workflows import Workflow, matching_workflows
+from .. import aws, config, ids
+from ..persistence import store
+from ..exceptions import NotFoundError
+from ..control.jobs import created_key, put_job
+from ..models import CosHeader, Execution, Job, JobInput, WorkflowRef
+from ..control.queues import enqueue, ensure_queues, exec_key, send_ticket
+from ..persistence.storage import MADE_BY
+from ..control.templates import build_operation
+from ..times import now
+from ..control.workflows import Workflow, matching_workflows
 
 
 class S3Bucket(BaseModel):

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import aws, storage
-from . import docs
-from .docs import DocParams, DocumentError, document_kind, to_pdf
-from .models import ObjectRef, UnitSpec
+from .. import aws
+from ..persistence import storage
+from .. import docs
+from ..docs import DocParams, DocumentError, document_kind, to_pdf
+from ..models import ObjectRef, UnitSpec
 from .split import work_key
 
 PAGES_PER_UNIT = 20

@@ -18,11 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import aws, storage
-from .exceptions import MediaError, MediaflowError
-from .media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg
-from .media.params import CONTAINERS
-from .models import ObjectRef, UnitSpec
+from .. import aws
+from ..persistence import storage
+from ..exceptions import MediaError, MediaflowError
+from ..media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg
+from ..media.params import CONTAINERS
+from ..models import ObjectRef, UnitSpec
 
 WORK_PREFIX = "mediaflow-work"
 # Pieces of one job: a state's input and output stay far below 256 KiB with this many unit specs

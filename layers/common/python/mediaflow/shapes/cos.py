@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import xmltodict
 
-from .models import Execution, Job
-from .times import ci_time
+from ..models import Execution, Job
+from ..times import ci_time
 
 Format = Literal["XML", "JSON"]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from .. import buckets
-from ..config import region
-from ..queues import ensure_queues
-from ..times import now
-from .routing import Route, times
+from ...control import buckets
+from ...config import region
+from ...control.queues import ensure_queues
+from ...times import now
+from ..routing import Route, times
 
 router = Router()
 route = Route(router)

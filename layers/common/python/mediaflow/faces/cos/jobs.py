@@ -8,16 +8,16 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..config import setting
-from ..exceptions import InvalidInputError, NotFoundError
-from ..jobs import describe_jobs, list_jobs
-from ..models import Feature, JobState
-from ..notify.outbox import deliveries
-from ..queues import tickets_url
-from ..submit import cancel_jobs, create_jobs
-from ..templates import FEATURE_TAGS
-from ..xml import jobs_detail
-from .routing import Route, times
+from ...config import setting
+from ...exceptions import InvalidInputError, NotFoundError
+from ...control.jobs import describe_jobs, list_jobs
+from ...models import Feature, JobState
+from ...notify.outbox import deliveries
+from ...control.queues import tickets_url
+from ...control.submit import cancel_jobs, create_jobs
+from ...control.templates import FEATURE_TAGS
+from ...shapes.cos import jobs_detail
+from ..routing import Route, times
 
 router = Router()
 route = Route(router)

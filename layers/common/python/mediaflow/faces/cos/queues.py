@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..exceptions import InvalidInputError
-from ..models import Feature, Queue
-from ..queues import bucket_secret, figures, list_queues, tickets_url, update_queue
-from .routing import Route, page, times
+from ...exceptions import InvalidInputError
+from ...models import Feature, Queue
+from ...control.queues import bucket_secret, figures, list_queues, tickets_url, update_queue
+from ..routing import Route, page, times
 
 router = Router()
 route = Route(router)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..templates import create_template, delete_template, list_templates, template_detail, update_template
-from ..workflows import template_users
-from .routing import Route, page, times
+from ...control.templates import create_template, delete_template, list_templates, template_detail, update_template
+from ...control.workflows import template_users
+from ..routing import Route, page, times
 
 router = Router()
 route = Route(router)

@@ -22,10 +22,10 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .exceptions import InvalidInputError
-from .media.params import MAX_TIME_OFFSETS, TIME_OFFSET
-from .models import FINAL_STATES, Execution, Job, NotifyConfig
-from .templates import OFFICIAL
+from ...exceptions import InvalidInputError
+from ...media.params import MAX_TIME_OFFSETS, TIME_OFFSET
+from ...models import FINAL_STATES, Execution, Job, NotifyConfig
+from ...control.templates import OFFICIAL
 
 SetType = Literal["Transcode", "AnimatedGraphics", "SnapshotByTimeOffset", "SampleSnapshot", "ImageSprites"]
 StorageType = Literal["COS", "AWS-S3"]

@@ -10,16 +10,19 @@ import requests
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, ParamValidationError
 
-from . import aws, buckets, config, ids, mps, store
-from .exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError, UploadError
-from .jobs import created_key, get_execution, jobs_of, put_job
-from .models import Execution, Job, JobInput, Model
-from .notify.targets import check_target
-from .notify.urls import check_callback_url
-from .queues import enqueue, ensure_queues, send_ticket
-from .storage import MADE_BY
-from .templates import build_operation
-from .times import now
+from ... import aws, config, ids
+from ...control import buckets
+from . import plan as mps
+from ...persistence import store
+from ...exceptions import DeliveryError, DownloadError, InvalidInputError, NotFoundError, UnsafeUrlError, UploadError
+from ...control.jobs import created_key, get_execution, jobs_of, put_job
+from ...models import Execution, Job, JobInput, Model
+from ...notify.targets import check_target
+from ...notify.urls import check_callback_url
+from ...control.queues import enqueue, ensure_queues, send_ticket
+from ...persistence.storage import MADE_BY
+from ...control.templates import build_operation
+from ...times import now
 
 TASKS = "TASKS"  # the gsi2 partition listing every task, newest last
 MAX_IMPORT_BYTES = 5 * 1024**3
