@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from mediaflow import aws, config
-from mediaflow.persistence import store
+from mediaflow.control.jobs import exec_key
+from mediaflow.control.queues import DONE, update_queue, waiting_key
+from mediaflow.control.workflows import create_workflow, parse_workflow_xml
 from mediaflow.ids import QUEUE, stable_id
 from mediaflow.local.runtime import LocalRuntime
 from mediaflow.models import Execution, Job
-from mediaflow.control.queues import DONE, exec_key, update_queue, waiting_key
-from mediaflow.control.workflows import create_workflow, parse_workflow_xml
+from mediaflow.persistence import store
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

@@ -34,13 +34,19 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mediaflow.pipeline import doc_jobs
-from mediaflow.docs import DocParams, open_pdf, render_pages, to_pdf
-from mediaflow.media import probe
-from mediaflow.speech import PocketSphinxEngine, SpeechParams, extract_pcm, silences, speech_chunks, stitch
-
 # the other benchmarks in this folder
 from dispatch import say
+from mediaflow.docs import DocParams, open_pdf, render_pages, to_pdf
+from mediaflow.media import probe
+from mediaflow.pipeline import doc_jobs
+from mediaflow.speech import (
+    PocketSphinxEngine,
+    SpeechParams,
+    extract_pcm,
+    silences,
+    speech_chunks,
+    stitch,
+)
 from renditions import FFMPEG
 from split import default_workers
 

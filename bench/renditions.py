@@ -30,11 +30,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediaflow.exceptions import MediaflowError
-from mediaflow.local.demo import check_demo_input, demo_workflow_xml, is_workflow_finish, local_demo, sample_video
-from mediaflow.media import SnapshotParams, TranscodeParams, probe, snapshot_args, transcode_args
 from mediaflow.control.templates import build_operation, operation_params
 from mediaflow.control.workflows import Topology, parse_workflow_xml
+from mediaflow.exceptions import MediaflowError
+from mediaflow.local.demo import (
+    check_demo_input,
+    demo_workflow_xml,
+    is_workflow_finish,
+    local_demo,
+    sample_video,
+)
+from mediaflow.media import (
+    SnapshotParams,
+    TranscodeParams,
+    probe,
+    snapshot_args,
+    transcode_args,
+)
 from mediaflow.shapes.cos import parse
 
 ROOT = Path(__file__).resolve().parents[1]

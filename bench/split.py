@@ -33,13 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediaflow.pipeline import split
-from mediaflow.exceptions import MediaflowError
-from mediaflow.media import MediaInfo, TranscodeParams, probe, run_ffmpeg, transcode_args
-from mediaflow.pipeline.units import FFMPEG_TIMEOUT
-
 # the other benchmarks in this folder
 from dispatch import say
+from mediaflow.exceptions import MediaflowError
+from mediaflow.media import (
+    MediaInfo,
+    TranscodeParams,
+    probe,
+    run_ffmpeg,
+    transcode_args,
+)
+from mediaflow.pipeline import split
+from mediaflow.pipeline.units import FFMPEG_TIMEOUT
 from renditions import FFMPEG, FFMPEG_PREFIX, best_of, raw_sequential
 from transcode import job_params
 

@@ -31,20 +31,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from qcloud_cos import CosConfig, CosS3Client
-
-from mediaflow.exceptions import MediaflowError
+# the other benchmarks in this folder
+from dispatch import point_library_at, say
 from mediaflow.control.jobs import get_execution
+from mediaflow.control.templates import build_operation, operation_params
+from mediaflow.exceptions import MediaflowError
 from mediaflow.local.demo import CallbackReceiver, sample_video
 from mediaflow.local.runtime import LocalRuntime
 from mediaflow.media import TranscodeParams, probe, transcode_args
-from mediaflow.control.templates import build_operation, operation_params
-from mediaflow.times import parse_ci_time
 from mediaflow.shapes.cos import parse
-
-# the other benchmarks in this folder
-from dispatch import point_library_at, say
-from renditions import FFMPEG, FFMPEG_PREFIX, REGION, TEMPLATE, best_of, free_port, raw_sequential
+from mediaflow.times import parse_ci_time
+from qcloud_cos import CosConfig, CosS3Client
+from renditions import (
+    FFMPEG,
+    FFMPEG_PREFIX,
+    REGION,
+    TEMPLATE,
+    best_of,
+    free_port,
+    raw_sequential,
+)
 
 INPUT_KEY = "bench-transcode/input.mp4"  # no workflow is bound: the upload starts nothing
 # The job's Operation as a COS SDK user writes it (inline parameters, values as the XML carries them).

@@ -95,7 +95,6 @@ EVENT_BUCKET = "mediaflow-input-123456789012-us-east-1"  # the input bucket of s
 def dispatched_run(handler_env: dict[str, str], video: Path, callback: str = "http://127.0.0.1:9/cb") -> str:
     """Upload the sample under uploads/, bind the demo workflow, run the dispatcher on events/dispatch-upload."""
     import boto3
-
     from mediaflow.control import workflows
     from mediaflow.local.demo import DEMO_WORKFLOW
 
@@ -122,10 +121,9 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
               sign: bool = True, secret: str = API_SECRET) -> dict:
     """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it."""
     import requests
+    from mediaflow.local.front import http_api_event
     from qcloud_cos import CosConfig
     from qcloud_cos.cos_auth import CosS3Auth
-
-    from mediaflow.local.front import http_api_event
 
     parts = urlsplit(url)
     signer = None
@@ -141,13 +139,12 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
 def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: bytes = b"") -> dict:
     """The API Gateway event of an MPS call signed by the TencentCloud SDK (TC3-HMAC-SHA256);
     `tamper` is appended to the body after signing."""
+    from mediaflow.local.front import http_api_event
     from tencentcloud.common.common_client import CommonClient
     from tencentcloud.common.credential import Credential
     from tencentcloud.common.http.request import RequestInternal
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
-
-    from mediaflow.local.front import http_api_event
 
     host = "127.0.0.1:4567"
     client = CommonClient("mps", "2019-06-12", Credential(API_KEY_ID, secret), "ap-guangzhou",
@@ -162,7 +159,6 @@ def serve_bucket(bucket: str) -> None:
     """Do what a bucket's owner does to have the stack serve it: create it if needed, apply the bucket
     policy and EventBridge setting that activation answers, and activate it."""
     import boto3
-
     from mediaflow.control import buckets
 
     s3 = boto3.client("s3")
@@ -197,9 +193,9 @@ class PlannedStage:
         """The units' and the joins' answers to the state machine ({ok, index, report})."""
         from concurrent.futures import ThreadPoolExecutor
 
+        from mediaflow.persistence.unitstore import UnitRef
         from mediaflow.pipeline.finish import record_stage
         from mediaflow.pipeline.units import run_planned
-        from mediaflow.persistence.unitstore import UnitRef
 
         def run(numbers: list[int]) -> list[dict]:
             refs = [UnitRef(execution_id=self.execution_id, stage=self.stage, index=n) for n in numbers]

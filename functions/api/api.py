@@ -1,7 +1,6 @@
 """API: the COS CI XML face and the MPS JSON face behind API Gateway (HTTP API, payload v2.0)."""
 
 from aws_lambda_powertools.logging import correlation_paths
-
 from mediaflow.faces.app import handler as serve
 from mediaflow.observability import logger, metrics, tracer
 

@@ -6,8 +6,8 @@ fails the invocation, and Plan fails the job with LibreOffice's reason."""
 import tempfile
 from pathlib import Path
 
-from mediaflow.pipeline.doc_jobs import convert_object
 from mediaflow.observability import logger, tracer
+from mediaflow.pipeline.doc_jobs import convert_object
 
 
 @logger.inject_lambda_context

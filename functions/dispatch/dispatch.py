@@ -4,13 +4,16 @@ Two shapes come in: S3 notifications of the stack's input bucket (`Records[].s3`
 and SQS batches of EventBridge "Object Created" events of external buckets (from UploadEventsQueue).
 """
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from mediaflow.pipeline import upload_events
 from mediaflow.config import setting
-from mediaflow.pipeline.dispatch import S3Event, dispatch
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
+from mediaflow.pipeline import upload_events
+from mediaflow.pipeline.dispatch import S3Event, dispatch
 
 MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
 OUTPUT_BUCKET = setting("OUTPUT_BUCKET")

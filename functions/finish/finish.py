@@ -1,12 +1,17 @@
 """Finish step: record the outcome, emit notifications, hand the queue slot on."""
 
-from pydantic import BaseModel
-
 from mediaflow.config import setting
-from mediaflow.pipeline.finish import StepError, finish, record_results, record_stage, report_unit
 from mediaflow.models import UnitResult
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 from mediaflow.persistence.unitstore import UnitRef
+from mediaflow.pipeline.finish import (
+    StepError,
+    finish,
+    record_results,
+    record_stage,
+    report_unit,
+)
+from pydantic import BaseModel
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
 

@@ -1,9 +1,8 @@
 """Plan step: probe the input and cut the execution into task units."""
 
-from pydantic import BaseModel
-
 from mediaflow.observability import logger, metrics, tracer
 from mediaflow.pipeline.planner import plan
+from pydantic import BaseModel
 
 
 class PlanRequest(BaseModel):

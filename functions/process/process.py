@@ -4,13 +4,15 @@ queue order. A ticket that leaves work for later goes back to the SQS queue it c
 import time
 from functools import partial
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    SqsFifoPartialProcessor,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from mediaflow.config import setting
+from mediaflow.control.queues import TICKET_QUEUE_SETTINGS
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
 from mediaflow.pipeline.processor import Ticket, start_next
-from mediaflow.control.queues import TICKET_QUEUE_SETTINGS
 
 STATE_MACHINE_ARN = setting("STATE_MACHINE_ARN")
 # SQS queue name (the last part of both its ARN and its URL) -> URL

@@ -1,10 +1,9 @@
 """Reaper: executions that ended without recording their outcome (timeout, abort) are recorded as failed."""
 
-from pydantic import BaseModel
-
 from mediaflow.config import setting
-from mediaflow.pipeline.finish import ExecutionStatus, reap
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
+from mediaflow.pipeline.finish import ExecutionStatus, reap
+from pydantic import BaseModel
 
 NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")
 

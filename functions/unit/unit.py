@@ -2,8 +2,8 @@
 
 from mediaflow.models import UnitSpec
 from mediaflow.observability import MetricUnit, logger, metrics, tracer
-from mediaflow.pipeline.units import run_planned, run_unit
 from mediaflow.persistence.unitstore import UnitRef
+from mediaflow.pipeline.units import run_planned, run_unit
 
 
 @logger.inject_lambda_context

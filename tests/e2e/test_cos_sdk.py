@@ -9,14 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from qcloud_cos import CosConfig, CosS3Client
-from qcloud_cos.cos_exception import CosServiceError
-
 from mediaflow.control import templates
 from mediaflow.control.jobs import get_job
-from mediaflow.control.queues import bucket_secret, get_queue
-from mediaflow.times import parse_ci_time
+from mediaflow.control.queues import get_queue
 from mediaflow.control.workflows import get_workflow
+from mediaflow.notify.secrets import bucket_secret
+from mediaflow.times import parse_ci_time
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
 from support import make_video
 
 pytestmark = pytest.mark.e2e

@@ -12,11 +12,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from qcloud_cos import CosConfig, CosS3Client
-from qcloud_cos.cos_exception import CosServiceError
-
 from mediaflow.control import workflows
 from mediaflow.local.demo import CallbackReceiver, is_workflow_finish
+from qcloud_cos import CosConfig, CosS3Client
+from qcloud_cos.cos_exception import CosServiceError
 
 pytestmark = pytest.mark.e2e
 

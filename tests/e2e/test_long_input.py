@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import xmltodict
-
 from mediaflow.control import workflows
 from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish
 from mediaflow.media import probe

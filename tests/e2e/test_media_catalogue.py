@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from mediaflow.control.jobs import get_job
 from mediaflow.media import probe
 from support import make_video

@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import xmltodict
-
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
-from mediaflow.local.demo import CallbackReceiver
 from mediaflow.control.queues import ensure_queues, figures, update_queue
+from mediaflow.local.demo import CallbackReceiver
 from support import make_video
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # about a minute of 50 jobs: `make test-slow`

@@ -13,12 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from mediaflow.pipeline import dispatch
 from mediaflow.control import workflows
 from mediaflow.control.jobs import get_execution, jobs_of
 from mediaflow.local.payloads import STATE_LIMIT, history, largest_payload
 from mediaflow.media import probe
+from mediaflow.pipeline import dispatch
 from mediaflow.pipeline.split import MAX_PIECES
 
 pytestmark = pytest.mark.e2e

@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 import xmltodict
-
 from mediaflow.control import workflows
-from mediaflow.local.demo import DEMO_WORKFLOW, CallbackReceiver, is_workflow_finish, run_reported
+from mediaflow.control.queues import ensure_queues
+from mediaflow.local.demo import (
+    DEMO_WORKFLOW,
+    CallbackReceiver,
+    is_workflow_finish,
+    run_reported,
+)
 from mediaflow.media import probe
 from mediaflow.notify import verify
-from mediaflow.control.queues import bucket_secret, ensure_queues
+from mediaflow.notify.secrets import bucket_secret
 from support import free_port
 
 pytestmark = pytest.mark.e2e

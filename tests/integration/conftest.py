@@ -9,12 +9,15 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.sqs import models as sqs_models
-
 from mediaflow import aws, config
 from mediaflow.local.deploy import Stack, deploy
-from mediaflow.local.runtime import NO_INLINE_MAPPINGS, atomic_table_requests, report_eventbridge_setting
+from mediaflow.local.runtime import (
+    NO_INLINE_MAPPINGS,
+    atomic_table_requests,
+    report_eventbridge_setting,
+)
+from moto import mock_aws
+from moto.sqs import models as sqs_models
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

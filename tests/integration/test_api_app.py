@@ -10,7 +10,6 @@ import boto3
 import pytest
 import xmltodict
 from pydantic import BaseModel
-
 from support import LambdaContext, import_handler
 from support import cos_event as event
 

@@ -15,7 +15,6 @@ import pytest
 import xmltodict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mediaflow.persistence import store
 from support import MP4_SD, cos_event, tc3_event
 

@@ -9,11 +9,10 @@ import json
 import boto3
 import pytest
 import xmltodict
-
 from mediaflow.control import buckets
-from mediaflow.pipeline.dispatch import S3Event, dispatch
 from mediaflow.control.jobs import get_execution
 from mediaflow.persistence.storage import MADE_BY
+from mediaflow.pipeline.dispatch import S3Event, dispatch
 from support import MP4_SD
 from support import cos_event as event
 

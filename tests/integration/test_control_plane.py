@@ -8,15 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
-
-from mediaflow.pipeline import dispatch, planner
-from mediaflow.persistence import store
 from mediaflow.control import submit, templates, workflows
-from mediaflow.exceptions import InvalidInputError, NotFoundError
-from mediaflow.pipeline.finish import finish, record_results
 from mediaflow.control.jobs import get_execution, get_job, jobs_of, list_jobs
-from mediaflow.models import UnitResult, UnitSpec
 from mediaflow.control.queues import claim_next, ensure_queues, update_queue, waiting
+from mediaflow.exceptions import InvalidInputError, NotFoundError
+from mediaflow.models import UnitResult, UnitSpec
+from mediaflow.persistence import store
+from mediaflow.pipeline import dispatch, planner
+from mediaflow.pipeline.finish import finish, record_results
 from support import PlannedStage, serve_bucket
 
 pytestmark = pytest.mark.integration

@@ -12,15 +12,24 @@ from typing import Any
 import boto3
 import pikepdf
 import pytest
-from PIL import Image
-
-from mediaflow.pipeline import doc_jobs
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
 from mediaflow.models import Job
-from mediaflow.pipeline.split import WORK_PREFIX
+from mediaflow.persistence.storage import WORK_PREFIX
+from mediaflow.pipeline import doc_jobs
+from PIL import Image
+from sample_docs import (
+    MARK,
+    MARK_TOP,
+    PAGE_H,
+    PAGE_W,
+    blank_pdf,
+    make_docx,
+    make_pdf,
+    make_xlsx,
+    mark_left,
+)
 from support import serve_bucket
-from sample_docs import MARK, MARK_TOP, PAGE_H, PAGE_W, blank_pdf, make_docx, make_pdf, make_xlsx, mark_left
 from test_media_jobs import run
 
 pytestmark = pytest.mark.integration

@@ -9,13 +9,12 @@ import json
 
 import boto3
 import pytest
-
-from mediaflow.pipeline import upload_events
 from mediaflow.control import workflows
-from mediaflow.exceptions import InvalidInputError
 from mediaflow.control.jobs import get_execution, get_job
+from mediaflow.exceptions import InvalidInputError
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.local.deploy import enable_eventbridge
+from mediaflow.pipeline import upload_events
 from support import LambdaContext, import_handler, load_event, sqs_event
 
 pytestmark = pytest.mark.integration

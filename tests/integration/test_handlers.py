@@ -8,17 +8,24 @@ import shutil
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-
-from support import EVENT_BUCKET, ROOT, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
-from mediaflow.pipeline import planner
-from mediaflow.persistence import store
 from mediaflow.control import workflows
-from mediaflow.docs import open_pdf
 from mediaflow.control.jobs import get_execution, get_job
+from mediaflow.control.queues import ensure_queues, waiting
+from mediaflow.docs import open_pdf
 from mediaflow.local.demo import DEMO_WORKFLOW
 from mediaflow.models import Execution
-from mediaflow.control.queues import ensure_queues, waiting
+from mediaflow.persistence import store
+from mediaflow.pipeline import planner
 from sample_docs import make_docx
+from support import (
+    EVENT_BUCKET,
+    ROOT,
+    LambdaContext,
+    dispatched_run,
+    import_handler,
+    load_event,
+    sqs_event,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,8 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from mediaflow.control import inbox
 from mediaflow.exceptions import InvalidInputError
+from mediaflow.notify import inbox
 from support import tc3_event
 
 pytestmark = pytest.mark.integration

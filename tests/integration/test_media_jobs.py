@@ -12,12 +12,11 @@ from typing import Any
 
 import boto3
 import pytest
-
 from mediaflow.control import submit
-from mediaflow.pipeline.finish import finish
 from mediaflow.control.jobs import get_job
 from mediaflow.media import probe
-from mediaflow.pipeline.split import WORK_PREFIX
+from mediaflow.persistence.storage import WORK_PREFIX
+from mediaflow.pipeline.finish import finish
 from support import PlannedStage, serve_bucket
 
 pytestmark = pytest.mark.integration

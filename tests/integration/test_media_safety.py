@@ -13,13 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 import xmltodict
-
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_execution, get_job
+from mediaflow.control.queues import claim_next, ensure_queues
 from mediaflow.exceptions import MediaError
 from mediaflow.models import Job, ObjectRef
 from mediaflow.pipeline.planner import Inputs
-from mediaflow.control.queues import claim_next, ensure_queues
 from support import MP4_SD, LambdaContext, cos_event, import_handler, serve_bucket
 
 pytestmark = pytest.mark.integration

@@ -16,18 +16,25 @@ from typing import Any
 import boto3
 import pytest
 import xmltodict
-
 from mediaflow import cli
 from mediaflow.control import submit
-from mediaflow.exceptions import InvalidInputError
-from mediaflow.pipeline.finish import finish
 from mediaflow.control.jobs import get_job
+from mediaflow.control.queues import ensure_queues, update_queue
+from mediaflow.exceptions import InvalidInputError
 from mediaflow.models import UnitResult
 from mediaflow.notify import verify
 from mediaflow.notify.outbox import deliveries
+from mediaflow.notify.secrets import bucket_secret
+from mediaflow.pipeline.finish import finish
 from mediaflow.pipeline.processor import Ticket, start_next
-from mediaflow.control.queues import bucket_secret, ensure_queues, update_queue
-from support import LambdaContext, cos_event, free_port, import_handler, sqs_event, serve_bucket
+from support import (
+    LambdaContext,
+    cos_event,
+    free_port,
+    import_handler,
+    serve_bucket,
+    sqs_event,
+)
 
 pytestmark = pytest.mark.integration
 BUCKET = "notify-bucket"

@@ -10,16 +10,22 @@ from collections.abc import Callable
 import boto3
 import pytest
 import xmltodict
-
-from mediaflow.pipeline import planner, speech_jobs
-from mediaflow.persistence import unitstore
 from mediaflow.control.jobs import get_execution, get_job, jobs_of
 from mediaflow.local.demo import CallbackReceiver
-from mediaflow.notify import verify
 from mediaflow.models import ObjectRef, UnitSpec
-from mediaflow.control.queues import bucket_secret
+from mediaflow.notify import verify
+from mediaflow.notify.secrets import bucket_secret
+from mediaflow.persistence import unitstore
 from mediaflow.persistence.unitstore import payload_bytes
-from support import EVENT_BUCKET, LambdaContext, dispatched_run, import_handler, load_event, sqs_event
+from mediaflow.pipeline import planner, speech_jobs
+from support import (
+    EVENT_BUCKET,
+    LambdaContext,
+    dispatched_run,
+    import_handler,
+    load_event,
+    sqs_event,
+)
 
 pytestmark = pytest.mark.integration
 

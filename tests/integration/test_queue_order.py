@@ -11,20 +11,26 @@ import functools
 import os
 import random
 import threading
-from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
-
 from mediaflow.control import submit
-from mediaflow.pipeline.finish import finish
 from mediaflow.control.jobs import get_execution, get_job
+from mediaflow.control.queues import (
+    TICKET_QUEUE_SETTINGS,
+    claim_next,
+    ensure_queues,
+    figures,
+    update_queue,
+    waiting,
+)
 from mediaflow.models import Execution, UnitResult
+from mediaflow.pipeline.finish import finish
 from mediaflow.pipeline.processor import Ticket, start_next
-from mediaflow.control.queues import TICKET_QUEUE_SETTINGS, claim_next, ensure_queues, figures, update_queue, waiting
-from support import LambdaContext, import_handler, sqs_event, serve_bucket
+from support import LambdaContext, import_handler, serve_bucket, sqs_event
 
 pytestmark = pytest.mark.integration
 BUCKET = "order-bucket"

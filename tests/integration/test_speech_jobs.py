@@ -11,12 +11,18 @@ from typing import Any
 
 import boto3
 import pytest
-
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
 from mediaflow.models import Job
-from mediaflow.pipeline.split import WORK_PREFIX
-from support import SPOKEN, PlannedStage, make_video, serve_bucket, speak, word_error_rate
+from mediaflow.persistence.storage import WORK_PREFIX
+from support import (
+    SPOKEN,
+    PlannedStage,
+    make_video,
+    serve_bucket,
+    speak,
+    word_error_rate,
+)
 from test_media_jobs import run
 
 pytestmark = pytest.mark.integration

@@ -12,6 +12,10 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 import pytest
 import requests
+from mediaflow import aws
+from mediaflow.exceptions import AccessDeniedError, MediaflowError
+from mediaflow.faces import auth
+from mediaflow.faces.auth import SignedRequest, access_keys, verify_cos, verify_tc3
 from moto import mock_aws
 from qcloud_cos import CosConfig
 from qcloud_cos.cos_auth import CosS3Auth
@@ -20,11 +24,6 @@ from tencentcloud.common.credential import Credential
 from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
-
-from mediaflow import aws
-from mediaflow.faces import auth
-from mediaflow.faces.auth import SignedRequest, access_keys, verify_cos, verify_tc3
-from mediaflow.exceptions import AccessDeniedError, MediaflowError
 
 pytestmark = pytest.mark.unit
 

@@ -10,18 +10,38 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
-from pydantic import ValidationError
-
+from mediaflow.control.templates import build_operation
 from mediaflow.docs import (
-    MAX_PAGES, DocParams, DocumentError, check_pages, document_kind, extract_pdf, open_pdf, parse_doc_params,
-    render_pages, sheet_count, to_pdf,
+    MAX_PAGES,
+    DocParams,
+    DocumentError,
+    check_pages,
+    document_kind,
+    extract_pdf,
+    open_pdf,
+    parse_doc_params,
+    render_pages,
+    sheet_count,
+    to_pdf,
 )
 from mediaflow.docs import render as render_module
 from mediaflow.exceptions import InvalidInputError, LimitExceededError, MediaflowError
-from mediaflow.control.templates import build_operation
-from sample_docs import (MARK, MARK_TOP, PAGE_H, PAGE_W, blank_pdf, make_docx, make_ods, make_pdf, make_xlsx, mark_left,
-                         ooxml_types, write_zip)
+from PIL import Image
+from pydantic import ValidationError
+from sample_docs import (
+    MARK,
+    MARK_TOP,
+    PAGE_H,
+    PAGE_W,
+    blank_pdf,
+    make_docx,
+    make_ods,
+    make_pdf,
+    make_xlsx,
+    mark_left,
+    ooxml_types,
+    write_zip,
+)
 
 pytestmark = pytest.mark.unit
 

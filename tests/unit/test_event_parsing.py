@@ -3,10 +3,9 @@
 import json
 
 import pytest
-
+from mediaflow.notify.deliver import DeliverySettings
 from mediaflow.pipeline.dispatch import S3Event
 from mediaflow.pipeline.finish import StepError
-from mediaflow.notify.deliver import DeliverySettings
 from support import load_event
 
 pytestmark = pytest.mark.unit

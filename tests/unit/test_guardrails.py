@@ -9,10 +9,17 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-
-from mediaflow.exceptions import LimitExceededError, MediaError
 from mediaflow.control.guardrails import check_input, check_outputs, expected_outputs
-from mediaflow.media import AnimationParams, FormatInfo, MediaInfo, SnapshotParams, StreamInfo, TranscodeParams, probe
+from mediaflow.exceptions import LimitExceededError, MediaError
+from mediaflow.media import (
+    AnimationParams,
+    FormatInfo,
+    MediaInfo,
+    SnapshotParams,
+    StreamInfo,
+    TranscodeParams,
+    probe,
+)
 from mediaflow.media.params import MAX_SNAPSHOTS, ConcatParams, SegmentParams
 from mediaflow.media.probe import probe_input
 from mediaflow.models import Queue

@@ -7,15 +7,25 @@ from pathlib import Path
 
 import pytest
 import xmltodict
-from pydantic import ValidationError
-
 from mediaflow.exceptions import InvalidInputError, MediaError
 from mediaflow.media import (
-    MediaInfo, SnapshotParams, TranscodeParams, error_summary, ffmpeg_path, input_args, probe, run_ffmpeg,
-    scale_filter, snapshot_args, snapshot_times, transcode_args, video_filter,
+    MediaInfo,
+    SnapshotParams,
+    TranscodeParams,
+    error_summary,
+    ffmpeg_path,
+    input_args,
+    probe,
+    run_ffmpeg,
+    scale_filter,
+    snapshot_args,
+    snapshot_times,
+    transcode_args,
+    video_filter,
 )
 from mediaflow.media.commands import AUDIO_ENCODERS, EVEN_SIZE, VIDEO_ENCODERS
 from mediaflow.media.params import AUDIO_CODECS, VIDEO_CODECS
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

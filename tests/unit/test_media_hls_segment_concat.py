@@ -6,18 +6,31 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
-from pydantic import ValidationError
-
 import mediaflow.pipeline.units
+import pytest
 from mediaflow.exceptions import DownloadError, InvalidInputError
 from mediaflow.media import (
-    AudioStream, ConcatParams, ConcatPart, FormatInfo, MediaInfo, SegmentParams, StreamInfo, TranscodeParams,
-    VideoStream, concat_args, concat_order, input_args, probe, rename_segments, run_ffmpeg, segment_args,
+    AudioStream,
+    ConcatParams,
+    ConcatPart,
+    FormatInfo,
+    MediaInfo,
+    SegmentParams,
+    StreamInfo,
+    TranscodeParams,
+    VideoStream,
+    concat_args,
+    concat_order,
+    input_args,
+    probe,
+    rename_segments,
+    run_ffmpeg,
+    segment_args,
 )
 from mediaflow.media.params import MAX_FRAGMENTS
 from mediaflow.models import ObjectRef, OutputObject, UnitSpec
 from mediaflow.pipeline.units import run_unit
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -5,21 +5,28 @@ import re
 from pathlib import Path
 
 import boto3
+import mediaflow.pipeline.units
 import pytest
 import xmltodict
-from moto import mock_aws
-from pydantic import ValidationError
-
-import mediaflow.pipeline.units
 from mediaflow import aws
 from mediaflow.exceptions import InvalidInputError
 from mediaflow.media import (
-    SnapshotParams, SpriteConfig, SpriteLayout, frame_times, probe, run_ffmpeg, snapshot_args, snapshot_times,
-    sprite_args, sprite_webvtt,
+    SnapshotParams,
+    SpriteConfig,
+    SpriteLayout,
+    frame_times,
+    probe,
+    run_ffmpeg,
+    snapshot_args,
+    snapshot_times,
+    sprite_args,
+    sprite_webvtt,
 )
 from mediaflow.media.params import MAX_TIME_OFFSETS
 from mediaflow.models import ObjectRef, UnitSpec
 from mediaflow.pipeline.units import run_unit
+from moto import mock_aws
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -5,11 +5,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from mediaflow.exceptions import InvalidInputError, MediaError
 from mediaflow.media import ffmpeg_path, input_args, run_ffmpeg
-from mediaflow.media.watermark import MAX_WATERMARKS, WatermarkParams, font_file, image_input_args, overlay_graph
+from mediaflow.media.watermark import (
+    MAX_WATERMARKS,
+    WatermarkParams,
+    font_file,
+    image_input_args,
+    overlay_graph,
+)
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from tencentcloud.mps.v20190612 import models as sdk
-
-from mediaflow.faces.mps import plan as mps
-from mediaflow.exceptions import InvalidInputError
-from mediaflow.models import Execution, Job, NotifyConfig
 from mediaflow.control.templates import OFFICIAL, build_operation
+from mediaflow.exceptions import InvalidInputError
+from mediaflow.faces.mps import plan as mps_plan
+from mediaflow.models import Execution, Job, NotifyConfig
+from mediaflow.shapes import mps
+from tencentcloud.mps.v20190612 import models as sdk
 
 pytestmark = pytest.mark.unit
 
@@ -31,9 +31,9 @@ def sdk_json(body: dict[str, Any]) -> dict[str, Any]:
     return json.loads(request.to_json_string())
 
 
-def plan(**fields: Any) -> mps.TaskPlan:
+def plan(**fields: Any) -> mps_plan.TaskPlan:
     body = {"InputInfo": COS_INPUT, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100030}]}} | fields
-    return mps.plan_task(sdk_json(body))
+    return mps_plan.plan_task(sdk_json(body))
 
 
 def refused(**fields: Any) -> InvalidInputError:
@@ -72,7 +72,7 @@ def test_request_built_by_attribute_setting() -> None:
     request.MediaProcessTask = sdk.MediaProcessTaskInput()
     request.MediaProcessTask.TranscodeTaskSet = [task]
     request.TasksPriority = 7
-    result = mps.plan_task(json.loads(request.to_json_string()))
+    result = mps_plan.plan_task(json.loads(request.to_json_string()))
     assert result.key == "top.mov" and result.output_dir == ""
     assert result.subtasks[0].operation["TemplateId"] == "t02db40900dc1c43ad9bdbd8acec6075c5"
     assert result.subtasks[0].operation["Output"]["Object"] == "${InputName}_transcode_100010.${ext}"
@@ -165,11 +165,11 @@ def test_transcode_operations_build() -> None:
 
 def test_every_preset_builds() -> None:
     """Every Definition of the table gives parameters that build_operation accepts."""
-    tasks = {kind.field: [{"Definition": d} for d in mps.DEFINITIONS[kind.type]] for kind in mps.SET_KINDS}
+    tasks = {kind.field: [{"Definition": d} for d in mps_plan.DEFINITIONS[kind.type]] for kind in mps.SET_KINDS}
     tasks["SnapshotByTimeOffsetTaskSet"][0]["ExtTimeOffsetSet"] = ["1s"]
     tasks["AnimatedGraphicTaskSet"][0] |= {"StartTimeOffset": 1, "EndTimeOffset": 3}
     subtasks = plan(MediaProcessTask=tasks).subtasks
-    assert len(subtasks) == sum(len(table) for table in mps.DEFINITIONS.values())
+    assert len(subtasks) == sum(len(table) for table in mps_plan.DEFINITIONS.values())
     for subtask in subtasks:
         operation = build_operation(subtask.tag, subtask.operation, default_bucket="b", default_region="r")
         assert operation.Output.Object == subtask.operation["Output"]["Object"]
@@ -292,7 +292,7 @@ def test_wrong_type_is_invalid_parameter() -> None:
     body = sdk_json({"InputInfo": COS_INPUT, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100030}]}})
     body["TasksPriority"] = "high"
     with pytest.raises(InvalidInputError) as caught:
-        mps.plan_task(body)
+        mps_plan.plan_task(body)
     assert caught.value.code == "InvalidParameter" and caught.value.message.startswith("TasksPriority:")
 
 
@@ -373,7 +373,7 @@ RESULTS = {  # set type -> (MediaResult, MediaInfo) of a finished job
 def task_records(state: str = "Success") -> tuple[Execution, list[Job], mps.TaskInfo]:
     body = {"InputInfo": COS_INPUT, "MediaProcessTask": ALL_TASKS, "TasksPriority": 3, "SessionId": "s-1",
             "SessionContext": "ctx", "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": "https://cb", "NotifyKey": "key"}}
-    task = mps.plan_task(sdk_json(body))
+    task = mps_plan.plan_task(sdk_json(body))
     job_ids = [f"j{i:032x}" for i in range(len(task.subtasks))]
     info = task.task_info(TASK_ID, job_ids)
     jobs = []
@@ -524,7 +524,7 @@ def test_plan_info_contract() -> None:
     assert info.notify_mode == "Finish" and info.NotifyKey == "key"
     assert mps.TaskInfo.model_validate(json.loads(info.model_dump_json())) == info
     with pytest.raises(ValueError):
-        mps.plan_task(sdk_json({"InputInfo": COS_INPUT, "MediaProcessTask": ALL_TASKS})).task_info(TASK_ID, ["j1"])
+        mps_plan.plan_task(sdk_json({"InputInfo": COS_INPUT, "MediaProcessTask": ALL_TASKS})).task_info(TASK_ID, ["j1"])
 
 
 def test_times_are_utc() -> None:

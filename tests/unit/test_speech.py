@@ -11,18 +11,37 @@ from pathlib import Path
 
 import boto3
 import pytest
+from mediaflow import aws
+from mediaflow.control.templates import build_operation, parse_template_request
+from mediaflow.exceptions import (
+    InvalidInputError,
+    MediaError,
+    MediaflowError,
+    TransientError,
+)
+from mediaflow.pipeline import speech_jobs
+from mediaflow.speech import (
+    PocketSphinxEngine,
+    Sentence,
+    SpeechParams,
+    TranscribeEngine,
+    Word,
+    apply_punctuation,
+    engine_for,
+    engines,
+    extract_pcm,
+    sentences_from_json,
+    sentences_to_json,
+    shift,
+    silences,
+    speech_chunks,
+    speech_result,
+    stitch,
+    to_srt,
+    to_txt,
+)
 from moto import mock_aws
 from pydantic import ValidationError
-
-from mediaflow import aws
-from mediaflow.pipeline import speech_jobs
-from mediaflow.exceptions import InvalidInputError, MediaError, MediaflowError, TransientError
-from mediaflow.speech import (
-    PocketSphinxEngine, Sentence, SpeechParams, TranscribeEngine, Word, apply_punctuation, engine_for, engines,
-    extract_pcm, sentences_from_json, sentences_to_json, shift, silences, speech_chunks, speech_result, stitch,
-    to_srt, to_txt,
-)
-from mediaflow.control.templates import build_operation, parse_template_request
 from support import SPOKEN, speak, word_error_rate
 
 pytestmark = pytest.mark.unit

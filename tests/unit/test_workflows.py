@@ -3,9 +3,13 @@
 from datetime import datetime, timezone
 
 import pytest
-
+from mediaflow.control.workflows import (
+    ExtFilter,
+    Topology,
+    Workflow,
+    parse_workflow_xml,
+)
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.control.workflows import ExtFilter, Topology, Workflow, parse_workflow_xml
 
 pytestmark = pytest.mark.unit
 

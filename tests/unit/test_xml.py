@@ -5,11 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import xmltodict
-
-from mediaflow.models import Execution, Job, NotifyConfig
 from mediaflow.control.templates import build_operation
-from mediaflow.times import CI_FORMAT
+from mediaflow.models import Execution, Job, NotifyConfig
 from mediaflow.shapes.cos import jobs_detail, render, workflow_execution
+from mediaflow.times import CI_FORMAT
 
 pytestmark = pytest.mark.unit
 

@@ -24,9 +24,9 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from .. import aws, config
-from ..persistence import store
 from ..exceptions import InvalidInputError
 from ..models import Model
+from ..persistence import store
 from ..times import now
 
 ACTIVATED = "MEDIABUCKETS"  # gsi1pk of every activation record, gsi1sk = the bucket name

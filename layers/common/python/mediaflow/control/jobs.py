@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from ..persistence import store
 from ..models import FINAL_STATES, Execution, Job
-from .queues import exec_key
+from ..persistence import store
+
+
+def exec_key(execution_id: str) -> tuple[str, str]:
+    return f"EXEC#{execution_id}", "EXEC"
 
 
 def job_key(job_id: str) -> tuple[str, str]:

@@ -16,12 +16,13 @@ from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError, field_validator
 
 from .. import aws, config, ids
-from ..persistence import store
 from ..exceptions import InvalidInputError, NotFoundError
 from ..models import Execution, Feature, Model, NotifyConfig, Queue
+from ..notify.secrets import bucket_secret
 from ..notify.targets import check_target
-from ..notify.signing import new_secret
+from ..persistence import store
 from ..times import now
+from .jobs import exec_key, update_job
 
 QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     # feature: (queue name shown to users, category)
@@ -40,10 +41,6 @@ MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made
 
 def queue_key(queue_id: str) -> tuple[str, str]:
     return f"QUEUE#{queue_id}", "QUEUE"
-
-
-def exec_key(execution_id: str) -> tuple[str, str]:
-    return f"EXEC#{execution_id}", "EXEC"
 
 
 def priority_rank(priority: int) -> str:
@@ -109,23 +106,6 @@ def ensure_queues(bucket: str) -> dict[Feature, Queue]:
         store.put_new(*queue_key(queue.QueueId), queue, gsi1pk=f"BUCKET#{bucket}#QUEUE", gsi1sk=feature)
         existing[feature] = store.must_get(*queue_key(queue.QueueId), Queue)[0]
     return existing
-
-
-class BucketConfig(Model):
-    """Per-bucket settings: the key that signs its notifications (Standard Webhooks)."""
-
-    BucketId: str
-    SigningSecret: str
-
-
-def bucket_secret(bucket: str) -> str:
-    """The bucket's signing secret, created on first use (first writer wins)."""
-    key = (f"BUCKET#{bucket}", "CONFIG")
-    found = store.get(*key, BucketConfig)
-    if found is None:
-        store.put_new(*key, BucketConfig(BucketId=bucket, SigningSecret=new_secret()))
-        found = store.must_get(*key, BucketConfig)
-    return found[0].SigningSecret
 
 
 def get_queue(queue_id: str) -> Queue:
@@ -317,7 +297,6 @@ def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, A
 
 def _show_waiting_as(state: Literal["Pause", "Submitted"], queue_id: str) -> None:
     """Waiting jobs show State Pause while their queue is paused, Submitted otherwise."""
-    from .jobs import update_job
 
     other = "Submitted" if state == "Pause" else "Pause"
     def show(job: Any) -> None:

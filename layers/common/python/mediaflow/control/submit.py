@@ -10,16 +10,26 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError, field_validator
 
 from .. import aws, config, ids
-from . import buckets
-from ..persistence import store
 from ..exceptions import InvalidInputError, NotFoundError
-from .jobs import get_job, job_key, put_job
-from ..models import FINAL_STATES, Execution, Feature, Job, JobInput, Model, MqConfig, NotifyConfig, Operation, Queue
+from ..models import (
+    FINAL_STATES,
+    Execution,
+    Feature,
+    Job,
+    JobInput,
+    Model,
+    MqConfig,
+    NotifyConfig,
+    Operation,
+    Queue,
+)
 from ..notify.targets import check_target
-from .queues import enqueue, ensure_queues, exec_key, send_ticket
-from .templates import FEATURE_TAGS, build_operation
+from ..persistence import store
 from ..times import now
-
+from . import buckets
+from .jobs import exec_key, get_job, job_key, put_job
+from .queues import enqueue, ensure_queues, send_ticket
+from .templates import FEATURE_TAGS, build_operation
 
 MAX_OPERATIONS = 6
 MAX_CANCEL = 10

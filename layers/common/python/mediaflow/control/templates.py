@@ -14,12 +14,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from .. import ids
-from ..persistence import store
-from ..exceptions import InvalidInputError, NotFoundError
-from ..media.params import AnimationParams, ConcatParams, Params, SegmentParams, SnapshotParams, TranscodeParams
 from ..docs.params import DocParams
+from ..exceptions import InvalidInputError, NotFoundError
+from ..media.params import (
+    AnimationParams,
+    ConcatParams,
+    Params,
+    SegmentParams,
+    SnapshotParams,
+    TranscodeParams,
+)
 from ..media.watermark import MAX_WATERMARKS, WatermarkParams
 from ..models import Feature, Model, Operation
+from ..persistence import store
 from ..speech.params import SpeechParams
 from ..times import now
 

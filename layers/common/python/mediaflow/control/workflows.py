@@ -11,14 +11,14 @@ from typing import Any, Literal
 import xmltodict
 from pydantic import ValidationError, field_validator
 
-from . import buckets
 from .. import ids
-from ..persistence import store
 from ..exceptions import InvalidInputError, NotFoundError
 from ..models import Model, NotifyConfig
 from ..notify.targets import check_target
-from .templates import JOB_TAGS, build_operation
+from ..persistence import store
 from ..times import now
+from . import buckets
+from .templates import JOB_TAGS, build_operation
 
 VIDEO_EXTS = frozenset(
     "mp4 avi mkv wmv rmvb rm flv mov m4v 3gp 3g2 ts mts m2ts m3u8 webm mpg mpeg mxf vob ogv f4v asf".split()

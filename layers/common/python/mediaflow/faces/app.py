@@ -24,18 +24,40 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    Response,
+    content_types,
+)
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestValidationError,
+)
 from pydantic import ValidationError
 
 from .. import __version__
 from ..config import setting
-from ..exceptions import AccessDeniedError, InvalidInputError, MediaflowError, NotFoundError
+from ..exceptions import (
+    AccessDeniedError,
+    InvalidInputError,
+    MediaflowError,
+    NotFoundError,
+)
 from ..observability import logger
 from . import auth, xmlio
 from .cos import (
-    buckets as cos_buckets, jobs as cos_jobs, queues as cos_queues, templates as cos_templates,
+    buckets as cos_buckets,
+)
+from .cos import (
+    jobs as cos_jobs,
+)
+from .cos import (
+    queues as cos_queues,
+)
+from .cos import (
+    templates as cos_templates,
+)
+from .cos import (
     workflows as cos_workflows,
 )
 from .mps import routes as mps_routes

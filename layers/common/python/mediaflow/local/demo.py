@@ -133,8 +133,8 @@ def _run_status() -> tuple[str, str | None]:
     """One line on the demo's run and its jobs, read through the library (pointed at the emulator)."""
     from boto3.dynamodb.conditions import Attr
 
-    from ..persistence import store
     from ..control.jobs import get_execution, jobs_of
+    from ..persistence import store
 
     runs = store.table().scan(FilterExpression=Attr("pk").begins_with("EXEC#"))["Items"]
     if not runs:
@@ -216,10 +216,10 @@ QUEUE_OUTPUTS = {"speech": "SpeechQueueUrl", "doc": "DocQueueUrl"}
 def check_demo_input(path: Path) -> tuple[Path, str]:
     """The input and what it is, by its content: "doc", "speech" (audio only) or "video". Refused, before
     anything starts, when it is none of them or a video the demo workflow would never run on."""
+    from ..control.workflows import VIDEO_EXTS
     from ..docs import DocumentError, document_kind
     from ..exceptions import InvalidInputError, MediaflowError
     from ..media import probe
-    from ..control.workflows import VIDEO_EXTS
 
     if not path.is_file():
         raise InvalidInputError(f"{path} is not a file")

@@ -12,7 +12,7 @@
    and get `EventBridgeConfiguration: {}`: moto, like S3, sends "Object Created" events to
    EventBridge only for buckets configured so. On AWS the bucket owner turns that on.
 5. Before anything is packaged, every zip function's code folder and its layers' folders are measured
-   against Lambda's size limits (`limits`), which Lambda checks at CreateFunction and moto never does:
+   against Lambda's size limits (`package_size`), which Lambda checks at CreateFunction and moto never does:
    a template whose function and layers are too large is refused here as it would be on AWS. Locally a
    layer's folder is its source (the common layer's requirements live in the virtualenv), so this is
    not AWS's number for the real layers: the `build` tests measure what `sam build` produces.
@@ -21,6 +21,9 @@
    with the common layer; what the image installs (LibreOffice) comes from this machine's packages.
    The converter is such a function, created only with a ConverterImageUri: the local runtime passes
    LOCAL_CONVERTER_IMAGE for it, so the local stack converts documents as a stack with the image does.
+
+Longer than 400 lines: one function per step above, kept in one module because they run in that
+order on one template.
 """
 
 from __future__ import annotations

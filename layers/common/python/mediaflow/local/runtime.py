@@ -18,6 +18,10 @@ Everything that makes the emulator run our functions lives here:
   Lambda's concurrency and payload quotas and Step Functions' 256 KiB state limit hold (`limits.py`);
 * the HTTP API is served on 127.0.0.1 by the local front (`front.py`), which hands API Gateway's
   payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke.
+
+Longer than 400 lines: the patches to moto are made together at start-up and share the runtime's
+state (worker pools, pollers, the concurrency limiter); rules that stand alone are in their own modules
+(`iam.py`, `limits.py`, `front.py`, `worker.py`).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ built from validated template parameters; the WebVTT index of a sprite and an hl
 Nothing here runs ffmpeg. Only numbers from the validated models reach a filter graph, and
 they are formatted here (`_int`, `_num`), so a template cannot inject filter syntax; the one
 word that does (a sprite's colour) is a name or hex number, checked by its model.
+
+Longer than 400 lines: one builder per operation, all sharing the number formatting that keeps filter
+graphs safe, which is why they stay together.
 """
 
 import math

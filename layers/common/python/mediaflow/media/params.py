@@ -5,13 +5,22 @@ Every leaf arrives as a string, an empty element as None: blanks fall back to th
 numbers and booleans are coerced by pydantic. Ranges follow the CI reference where they keep
 ffmpeg safe (no 10 000 px frames, no unbounded snapshot counts) and give the caller a clear error.
 Invalid values raise pydantic's ValidationError; callers turn it into InvalidInputError.
+
+Longer than 400 lines: one model per template kind, sharing the coercion helpers and ranges.
 """
 
 import math
 import re
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..exceptions import InvalidInputError
 

@@ -5,6 +5,9 @@ is meant for humans, so what it rounds is rounded here too: durations to 10 ms, 
 whole kb/s, frame rates to 2 decimals. Values are strings formatted the way COS CI reports them
 ("834.000000" kbps, "16:9", "und"); "" means ffmpeg did not say. Per-stream durations are the
 container's, which `ffmpeg -i` is the only one to give.
+
+Longer than 400 lines: one parser per kind of line in the dump (format, video, audio, subtitle,
+chapters), each meaningful only beside the others.
 """
 
 import os

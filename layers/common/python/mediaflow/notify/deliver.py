@@ -25,9 +25,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .. import aws
 from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
 from ..models import NotifyConfig
-from ..control.queues import bucket_secret
 from .http import post_callback
 from .outbox import DeliveryState, Notification, record
+from .secrets import bucket_secret
 from .signing import signature_headers
 from .targets import check_target
 

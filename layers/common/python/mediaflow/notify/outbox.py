@@ -13,11 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .. import aws
-from ..control import inbox
-from ..persistence import store
 from ..models import Model, NotifyConfig
-from ..times import now
+from ..persistence import store
 from ..shapes.cos import render
+from ..times import now
+from . import inbox
 
 DeliveryState = Literal["Queued", "Retrying", "Delivered", "Failed", "Refused"]
 

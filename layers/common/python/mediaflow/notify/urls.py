@@ -9,6 +9,7 @@ publicly routable. IP literals, including the decimal/hex/octal IPv4 spellings t
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -125,3 +126,8 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     if isinstance(address, ipaddress.IPv6Address):
         return address.ipv4_mapped or address.sixtofour
     return None
+
+
+def loopback_allowed() -> bool:
+    """Whether this deployment may call loopback addresses (AllowLoopbackCallbacks, local stacks only)."""
+    return os.environ.get("ALLOW_LOOPBACK_CALLBACKS", "false").lower() == "true"

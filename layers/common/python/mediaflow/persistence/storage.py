@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from boto3.exceptions import S3UploadFailedError
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from .. import aws
 from ..exceptions import DownloadError, InvalidInputError, UploadError
@@ -17,6 +17,8 @@ from ..models import OutputObject
 # User metadata on every object the stack writes (outputs, imported URL inputs): the Dispatcher never
 # starts a workflow on such an object, so outputs written into a workflow's own bucket cannot loop.
 MADE_BY = "mediaflow-made"
+# Intermediate objects (split pieces, speech chunks, unit specs and results) under the output bucket.
+WORK_PREFIX = "mediaflow-work"
 
 
 def object_key(url: str, bucket: str) -> str:
@@ -82,3 +84,11 @@ def delete(objects: list[OutputObject]) -> None:
     """Remove what a failed unit had already written, so nothing half-done stays in the output bucket."""
     for obj in objects:
         aws.client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+
+
+def object_exists(bucket: str, key: str) -> bool:
+    try:
+        aws.client("s3").head_object(Bucket=bucket, Key=key)
+        return True
+    except (ClientError, ParamValidationError):  # missing, or a name no bucket can have
+        return False

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from .. import aws
 from ..config import setting
 from ..models import Model, UnitResult, UnitSpec
-from ..pipeline.split import WORK_PREFIX
+from .storage import WORK_PREFIX
 
 # S3 requests a step makes at once when it writes or reads a whole stage.
 PARALLEL = 16

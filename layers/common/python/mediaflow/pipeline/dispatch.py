@@ -14,15 +14,15 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from .. import aws, config, ids
-from ..persistence import store
-from ..exceptions import NotFoundError
-from ..control.jobs import created_key, put_job
-from ..models import CosHeader, Execution, Job, JobInput, WorkflowRef
-from ..control.queues import enqueue, ensure_queues, exec_key, send_ticket
-from ..persistence.storage import MADE_BY
+from ..control.jobs import created_key, exec_key, put_job
+from ..control.queues import enqueue, ensure_queues, send_ticket
 from ..control.templates import build_operation
-from ..times import now
 from ..control.workflows import Workflow, matching_workflows
+from ..exceptions import NotFoundError
+from ..models import CosHeader, Execution, Job, JobInput, WorkflowRef
+from ..persistence import store
+from ..persistence.storage import MADE_BY
+from ..times import now
 
 
 class S3Bucket(BaseModel):

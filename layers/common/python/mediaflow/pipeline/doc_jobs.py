@@ -21,11 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import aws
-from ..persistence import storage
-from .. import docs
+from .. import aws, docs
 from ..docs import DocParams, DocumentError, document_kind, to_pdf
 from ..models import ObjectRef, UnitSpec
+from ..persistence import storage
 from .split import work_key
 
 PAGES_PER_UNIT = 20

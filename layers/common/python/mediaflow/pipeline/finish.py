@@ -17,17 +17,24 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from .. import ids
-from ..faces.mps import plan as mps
-from ..persistence import store, unitstore
-from .doc_jobs import doc_result
+from ..control.jobs import (
+    exec_key,
+    get_execution,
+    jobs_of,
+    update_execution,
+    update_job,
+)
+from ..control.queues import done_keys, release_slot, send_ticket, tickets_url
 from ..exceptions import NotFoundError, code_for
-from ..control.jobs import get_execution, jobs_of, update_execution, update_job
 from ..models import FINAL_STATES, Execution, Job, UnitResult
 from ..notify.outbox import Event, publish
-from ..control.queues import done_keys, exec_key, release_slot, send_ticket, tickets_url
-from .split import WORK_PREFIX, remove_prefix
-from ..times import now
+from ..persistence import store, unitstore
+from ..persistence.storage import WORK_PREFIX
+from ..shapes import mps
 from ..shapes.cos import jobs_detail, workflow_execution
+from ..times import now
+from .doc_jobs import doc_result
+from .split import remove_prefix
 
 
 class StepError(BaseModel):

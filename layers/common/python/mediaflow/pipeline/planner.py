@@ -8,22 +8,37 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import doc_jobs, speech_jobs, split
 from .. import naming
-from ..persistence import storage, unitstore
+from ..control.guardrails import check_input, check_outputs, expected_outputs
+from ..control.jobs import (
+    get_execution,
+    get_job,
+    jobs_of,
+    start_job,
+    update_execution,
+    update_job,
+)
+from ..control.queues import get_queue
+from ..control.templates import NUMBERED_TAGS, operation_params
 from ..docs import DocParams
 from ..exceptions import LimitExceededError, MediaError, MediaflowError
-from ..control.guardrails import check_input, check_outputs, expected_outputs
-from ..control.jobs import get_execution, get_job, jobs_of, start_job, update_execution, update_job
 from ..media import MediaInfo, SnapshotParams, TranscodeParams
 from ..media.params import ConcatParams, SegmentParams, concat_order
 from ..media.probe import probe_input
-from ..models import FINAL_STATES, JOIN_KINDS, Execution, Job, ObjectRef, Queue, UnitSpec
-from ..control.queues import get_queue
+from ..models import (
+    FINAL_STATES,
+    JOIN_KINDS,
+    Execution,
+    Job,
+    ObjectRef,
+    Queue,
+    UnitSpec,
+)
+from ..persistence import storage, unitstore
 from ..speech import SpeechParams
-from ..faces.mps.tasks import import_input
-from ..control.templates import NUMBERED_TAGS, operation_params
 from ..times import now
+from . import doc_jobs, speech_jobs, split
+from .url_import import import_input
 
 PROBE_TIMEOUT = 60
 # Task units (with joins) of one stage, and of all stages of one execution. Step Functions carries

@@ -18,8 +18,15 @@ from pydantic import BaseModel
 
 from .. import aws
 from ..control.jobs import set_running
+from ..control.queues import (
+    claim_next,
+    launched,
+    release_slot,
+    send_ticket,
+    stalled_starts,
+    unclaim,
+)
 from ..models import Execution
-from ..control.queues import claim_next, launched, release_slot, send_ticket, stalled_starts, unclaim
 
 CLAIMS_PER_TICKET = 10
 STALLED_AFTER = timedelta(seconds=90)  # longer than a Processor invocation may run

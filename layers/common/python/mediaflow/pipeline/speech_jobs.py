@@ -15,13 +15,23 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from ..persistence import storage
 from ..exceptions import MediaError
 from ..media import MediaInfo
 from ..models import ObjectRef, UnitSpec
+from ..persistence import storage
 from ..speech import (
-    SpeechParams, apply_punctuation, engine_for, extract_pcm, sentences_from_json, sentences_to_json, silences,
-    speech_chunks, speech_result, stitch, to_srt, to_txt,
+    SpeechParams,
+    apply_punctuation,
+    engine_for,
+    extract_pcm,
+    sentences_from_json,
+    sentences_to_json,
+    silences,
+    speech_chunks,
+    speech_result,
+    stitch,
+    to_srt,
+    to_txt,
 )
 from .split import work_key
 

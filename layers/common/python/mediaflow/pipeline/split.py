@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import aws
-from ..persistence import storage
 from ..exceptions import MediaError, MediaflowError
 from ..media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg
 from ..media.params import CONTAINERS
 from ..models import ObjectRef, UnitSpec
+from ..persistence import storage
+from ..persistence.storage import WORK_PREFIX
 
-WORK_PREFIX = "mediaflow-work"
 # Pieces of one job: a state's input and output stay far below 256 KiB with this many unit specs
 # and results, and each piece is at least SPLIT_SECONDS long.
 MAX_PIECES = 100

@@ -26,19 +26,37 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import doc_jobs, speech_jobs, split
 from .. import naming
-from ..persistence import storage, unitstore
-from ..exceptions import InvalidInputError, MediaError, MediaflowError
 from ..control.jobs import update_job
+from ..exceptions import InvalidInputError, MediaError, MediaflowError
 from ..media import (
-    AnimationParams, ConcatParams, Overlay, ConcatPart, SegmentParams, SnapshotParams, TranscodeParams,
-    animation_args, concat_args, concat_order, frame_times, output_size, probe, rename_segments, run_ffmpeg,
-    segment_args, snapshot_args, sprite_args, sprite_webvtt, transcode_args, video_filter,
+    AnimationParams,
+    ConcatParams,
+    ConcatPart,
+    Overlay,
+    SegmentParams,
+    SnapshotParams,
+    TranscodeParams,
+    animation_args,
+    concat_args,
+    concat_order,
+    frame_times,
+    output_size,
+    probe,
+    rename_segments,
+    run_ffmpeg,
+    segment_args,
+    snapshot_args,
+    sprite_args,
+    sprite_webvtt,
+    transcode_args,
+    video_filter,
 )
-from ..media.watermark import WatermarkParams, image_input_args, overlay_graph
 from ..media.params import CONTAINERS, HLS
+from ..media.watermark import WatermarkParams, image_input_args, overlay_graph
 from ..models import JOIN_KINDS, ObjectRef, OutputObject, UnitResult, UnitSpec
+from ..persistence import storage, unitstore
+from . import doc_jobs, speech_jobs, split
 
 # Generous per-unit ffmpeg limit below the Lambda timeout (900 s), so a stuck encode fails the job cleanly.
 FFMPEG_TIMEOUT = 840

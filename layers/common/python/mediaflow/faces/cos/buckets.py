@@ -6,8 +6,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ...control import buckets
 from ...config import region
+from ...control import buckets
 from ...control.queues import ensure_queues
 from ...times import now
 from ..routing import Route, times

@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ...config import setting
-from ...exceptions import InvalidInputError, NotFoundError
 from ...control.jobs import describe_jobs, list_jobs
-from ...models import Feature, JobState
-from ...notify.outbox import deliveries
 from ...control.queues import tickets_url
 from ...control.submit import cancel_jobs, create_jobs
 from ...control.templates import FEATURE_TAGS
+from ...exceptions import InvalidInputError, NotFoundError
+from ...models import Feature, JobState
+from ...notify.outbox import deliveries
 from ...shapes.cos import jobs_detail
 from ..routing import Route, times
 

@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from ...control.queues import figures, list_queues, tickets_url, update_queue
 from ...exceptions import InvalidInputError
 from ...models import Feature, Queue
-from ...control.queues import bucket_secret, figures, list_queues, tickets_url, update_queue
+from ...notify.secrets import bucket_secret
 from ..routing import Route, page, times
 
 router = Router()

@@ -5,7 +5,13 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ...control.templates import create_template, delete_template, list_templates, template_detail, update_template
+from ...control.templates import (
+    create_template,
+    delete_template,
+    list_templates,
+    template_detail,
+    update_template,
+)
 from ...control.workflows import template_users
 from ..routing import Route, page, times
 

@@ -7,15 +7,21 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ...pipeline import dispatch
-from ...persistence import store
 from ...config import setting
-from ...exceptions import InvalidInputError, NotFoundError
 from ...control.jobs import get_execution, jobs_of
-from ...models import Execution
 from ...control.workflows import (
-    Workflow, create_workflow, delete_workflow, get_workflow, list_workflows, set_workflow_state, update_workflow,
+    Workflow,
+    create_workflow,
+    delete_workflow,
+    get_workflow,
+    list_workflows,
+    set_workflow_state,
+    update_workflow,
 )
+from ...exceptions import InvalidInputError, NotFoundError
+from ...models import Execution
+from ...persistence import store
+from ...pipeline import dispatch
 from ...shapes.cos import workflow_execution
 from ..routing import Route, page, times
 

@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
-from ...control import inbox
 from ...config import setting
 from ...exceptions import InvalidInputError
-from .tasks import describe_task, describe_tasks, process_media
+from ...notify import inbox
 from ..routing import BUCKET_PATTERN, body_bytes
+from .tasks import describe_task, describe_tasks, process_media
 
 router = Router()
 

@@ -29,8 +29,8 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from .. import config
-from ..persistence import store
 from ..exceptions import InvalidInputError, TransientError
+from ..persistence import store
 
 VISIBILITY_SECONDS = 30.0
 MAX_EVENTS = 16

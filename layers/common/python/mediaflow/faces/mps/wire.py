@@ -1,0 +1,200 @@
+"""The MPS face's requests as the Tencent Cloud SDK sends them (`tencentcloud.mps.v20190612.models`):
+ProcessMedia's InputInfo, OutputStorage, MediaProcessTask and TaskNotifyConfig, validated field by field."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ...media.params import MAX_TIME_OFFSETS, TIME_OFFSET
+from ...shapes.mps import StorageType
+
+
+# ------------------------------------------------------------------ request models (SDK shapes)
+class Wire(BaseModel):
+    """A request structure: unknown fields ignored, and null read as "not given".
+
+    The SDK's `to_json_string()` sends every field it knows, unset ones as null."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def _required() -> Any:
+    return Field(min_length=1)
+
+
+class CosInputInfo(Wire):
+    Bucket: str = _required()
+    Region: str = _required()
+    Object: str = _required()
+
+
+class S3InputInfo(Wire):
+    S3Bucket: str = _required()
+    S3Region: str = _required()
+    S3Object: str = _required()
+    # S3SecretId/S3SecretKey are ignored: we read with our own role and never store secrets.
+
+
+class UrlInputInfo(Wire):
+    Url: str = _required()
+
+    @field_validator("Url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return value
+
+
+# Field names below repeat the class names (as in the SDK), so the types are referenced through aliases.
+_CosInputInfo, _UrlInputInfo, _S3InputInfo = CosInputInfo, UrlInputInfo, S3InputInfo
+
+
+class MediaInputInfo(Wire):
+    Type: Literal["COS", "URL", "AWS-S3"]
+    CosInputInfo: _CosInputInfo | None = None
+    UrlInputInfo: _UrlInputInfo | None = None
+    S3InputInfo: _S3InputInfo | None = None
+
+
+class CosOutputStorage(Wire):
+    Bucket: str | None = None  # None: inherited from the level above
+    Region: str | None = None
+
+
+class S3OutputStorage(Wire):
+    S3Bucket: str | None = None
+    S3Region: str | None = None
+
+
+_CosOutputStorage, _S3OutputStorage = CosOutputStorage, S3OutputStorage
+
+
+class TaskOutputStorage(Wire):
+    Type: StorageType
+    CosOutputStorage: _CosOutputStorage | None = None
+    S3OutputStorage: _S3OutputStorage | None = None
+
+
+class TaskInput(Wire):
+    Definition: int
+    OutputStorage: TaskOutputStorage | None = None
+    OutputObjectPath: str | None = None
+    # Accepted by MPS but not done here: refused rather than silently dropped (see _refuse_unsupported).
+    WatermarkSet: list[Any] | None = None
+
+
+class TranscodeTaskInput(TaskInput):
+    StartTimeOffset: float | None = None
+    EndTimeOffset: float | None = None
+    RawParameter: Any = None
+    OverrideParameter: Any = None
+    MosaicSet: list[Any] | None = None
+    BlindWatermark: Any = None
+    HeadTailParameter: Any = None
+
+
+class SnapshotByTimeOffsetTaskInput(TaskInput):
+    ExtTimeOffsetSet: list[str] | None = Field(default=None, max_length=MAX_TIME_OFFSETS)
+    TimeOffsetSet: list[float] | None = Field(default=None, max_length=MAX_TIME_OFFSETS)  # deprecated: seconds
+
+    @field_validator("ExtTimeOffsetSet")
+    @classmethod
+    def _offsets(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
+            match = TIME_OFFSET.match(value.strip())
+            if not match:
+                raise ValueError(f"{value!r} is not a time point such as '3.5s' or '10%'")
+            if match["unit"] == "%" and float(match["value"]) > 100:
+                raise ValueError(f"{value!r} is beyond 100%")
+        return [v.strip() for v in values] if values is not None else None
+
+    @field_validator("TimeOffsetSet")
+    @classmethod
+    def _seconds(cls, values: list[float] | None) -> list[float] | None:
+        if values and min(values) < 0:
+            raise ValueError("time offsets cannot be negative")
+        return values
+
+
+class SampleSnapshotTaskInput(TaskInput):
+    pass
+
+
+class AnimatedGraphicTaskInput(TaskInput):
+    StartTimeOffset: float | None = None
+    EndTimeOffset: float | None = None
+
+
+class ImageSpriteTaskInput(TaskInput):
+    WebVttObjectName: str | None = None
+
+
+class MediaProcessTaskInput(Wire):
+    TranscodeTaskSet: list[TranscodeTaskInput] = Field(default_factory=list)
+    AnimatedGraphicTaskSet: list[AnimatedGraphicTaskInput] = Field(default_factory=list)
+    SnapshotByTimeOffsetTaskSet: list[SnapshotByTimeOffsetTaskInput] = Field(default_factory=list)
+    SampleSnapshotTaskSet: list[SampleSnapshotTaskInput] = Field(default_factory=list)
+    ImageSpriteTaskSet: list[ImageSpriteTaskInput] = Field(default_factory=list)
+    AdaptiveDynamicStreamingTaskSet: list[Any] = Field(default_factory=list)
+
+
+class AwsSQS(Wire):
+    SQSRegion: str = _required()
+    SQSQueueName: str = _required()
+
+
+_AwsSQS = AwsSQS
+
+
+class TaskNotifyConfig(Wire):
+    NotifyType: str = ""  # "" means TDMQ-CMQ to MPS
+    NotifyMode: Literal["Finish", "Change"] = "Finish"
+    NotifyUrl: str | None = None
+    CmqModel: Literal["Queue", "Topic"] | None = None
+    CmqRegion: str | None = None
+    TopicName: str | None = None
+    QueueName: str | None = None
+    AwsSQS: _AwsSQS | None = None
+    NotifyKey: str | None = None
+
+
+_TaskNotifyConfig = TaskNotifyConfig
+
+
+class ProcessMediaRequest(Wire):
+    InputInfo: MediaInputInfo
+    OutputStorage: TaskOutputStorage | None = None
+    OutputDir: str | None = None
+    MediaProcessTask: MediaProcessTaskInput | None = None
+    TaskNotifyConfig: _TaskNotifyConfig | None = None
+    TasksPriority: int = Field(default=0, ge=-10, le=10)
+    SessionId: str = Field(default="", max_length=50)
+    SessionContext: str = Field(default="", max_length=1000)
+    TaskType: Literal["Online", "Offline"] = "Online"  # Offline runs like Online: no idle-time pool here
+    # Other task kinds MPS accepts; none is done here.
+    ScheduleId: int | None = None
+    Activities: list[Any] | None = None
+    AiContentReviewTask: Any = None
+    AiAnalysisTask: Any = None
+    AiRecognitionTask: Any = None
+    AiQualityControlTask: Any = None
+    SmartSubtitlesTask: Any = None
+    SmartEraseTask: Any = None
+    AIDubbingTask: Any = None
+
+    @field_validator("OutputDir")
+    @classmethod
+    def _slashes(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("/") and value.endswith("/")):
+            raise ValueError(f"{value!r} must start and end with '/'")
+        return value
