@@ -92,6 +92,18 @@ def test_make_targets_are_defined(page: Path) -> None:
         f"{page.relative_to(ROOT)} mentions make targets the Makefile lacks: {sorted(mentioned - defined)}")
 
 
+LIBRARY_PATH = re.compile(r"(?<![\w.])mediaflow/([\w/*]+\.py|[\w/]+/)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_library_paths_exist(page: Path) -> None:
+    """`mediaflow/...` in the pages names modules and packages that exist (they move with the layout)."""
+    library = ROOT / "layers/common/python/mediaflow"
+    missing = sorted({path for code in _code(page.read_text()) for path in LIBRARY_PATH.findall(code)
+                      if not list(library.glob(path.rstrip("/")))})
+    assert missing == [], f"{page.name} names library paths that do not exist: {missing}"
+
+
 def test_the_checks_see_what_they_check(tmp_path: Path) -> None:
     """Guards for the checks themselves: a pattern that matched nothing would pass every page."""
     assert {"run", "test", "install"} <= _make_targets()
