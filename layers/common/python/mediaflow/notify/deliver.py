@@ -29,7 +29,7 @@ from .http import post_callback
 from .outbox import DeliveryState, Notification, record
 from .secrets import bucket_secret
 from .signing import signature_headers
-from .targets import check_target
+from .targets import check_target, is_url
 
 SQS_MAX_DELAY = 900  # DelaySeconds
 SQS_MAX_VISIBILITY = 43200
@@ -99,7 +99,7 @@ def _send_to_queue(rule: NotifyConfig, notification: Notification) -> None:
     name = rule.MqName or ""
     sqs = aws.client("sqs", _region(rule))
     try:
-        url = name if name.startswith("https://") or name.startswith("http://") else \
+        url = name if is_url(name) else \
             sqs.get_queue_url(QueueName=name.rsplit(":", 1)[-1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=notification.body,
                          MessageAttributes=_attributes(notification), **_fifo(name, notification))
