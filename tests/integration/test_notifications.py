@@ -21,9 +21,9 @@ from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
 from mediaflow.control.queues import ensure_queues, update_queue
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.models import UnitResult
+from mediaflow.models import NotifyConfig, UnitResult
 from mediaflow.notify import verify
-from mediaflow.notify.outbox import deliveries
+from mediaflow.notify.outbox import Notification, deliveries
 from mediaflow.notify.secrets import bucket_secret
 from mediaflow.pipeline.finish import finish
 from mediaflow.pipeline.processor import Ticket, start_next
@@ -352,9 +352,39 @@ def test_rules_naming_the_stacks_own_queues_are_refused_at_delivery_and_nothing_
 
 
 def dead_letters_all() -> list[dict[str, Any]]:
-    """Every message of the notification dead-letter queue, each once."""
-    sqs, seen = boto3.client("sqs"), {}
-    while batch := sqs.receive_message(QueueUrl=os.environ["NOTIFY_DLQ_URL"], MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=0, VisibilityTimeout=30).get("Messages", []):
+    """Every message of the notification dead-letter queue, each once, left there (visible again)."""
+    sqs, url, seen = boto3.client("sqs"), os.environ["NOTIFY_DLQ_URL"], {}
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=30).get("Messages", []):
         seen.update({m["MessageId"]: m for m in batch})
+    for message in seen.values():
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     return list(seen.values())
+
+
+def test_redrive_skips_and_reports_what_is_not_a_notification_and_moves_the_rest(bucket, capsys) -> None:
+    """A foreign body in the dead-letter queue (a claim ticket, any text) is reported and left there; the
+    notifications around it are still moved, and the next redrive does not crash on it either."""
+    sqs = boto3.client("sqs")
+    dlq, queue = os.environ["NOTIFY_DLQ_URL"], os.environ["NOTIFY_QUEUE_URL"]
+    rule = NotifyConfig(Url="http://127.0.0.1:9/callback")
+    failed = [Notification(id=f"evt-{n}", bucket=BUCKET, event="TaskFinish", subject=f"j{n}", rule=rule,
+                           content_type="application/xml", body="<Response/>", attempt=5) for n in range(3)]
+    sqs.send_message(QueueUrl=dlq, MessageBody=failed[0].model_dump_json())
+    foreign = [sqs.send_message(QueueUrl=dlq, MessageBody=body)["MessageId"]
+               for body in (json.dumps({"queue_id": "p" + "0" * 32}), "not json at all")]
+    for notification in failed[1:]:
+        sqs.send_message(QueueUrl=dlq, MessageBody=notification.model_dump_json())
+
+    assert cli.main(["notifications", "redrive", "--stack", "mediaflow"]) == 1
+    out, err = capsys.readouterr()
+    assert "redrove 3 notifications; skipped 2 messages" in out
+    assert all(f"skipped message {message_id}: not a notification" in err for message_id in foreign)
+    moved = [Notification.model_validate_json(m["Body"]) for m in sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=30)["Messages"]]
+    assert sorted((n.id, n.attempt) for n in moved) == [("evt-0", 1), ("evt-1", 1), ("evt-2", 1)]
+    assert all(deliveries(f"j{n}")[0].State == "Queued" for n in range(3))
+    assert sorted(m["MessageId"] for m in dead_letters_all()) == sorted(foreign)  # left, and visible again
+
+    assert cli.main(["notifications", "redrive", "--stack", "mediaflow"]) == 1  # again: reported, no crash
+    assert "redrove 0 notifications; skipped 2 messages" in capsys.readouterr().out
