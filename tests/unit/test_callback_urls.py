@@ -226,3 +226,10 @@ def test_unresolvable_name_is_a_retryable_delivery_error():
         check_callback_url("https://nowhere.example/cb", resolve=failing)
     with pytest.raises(DeliveryError, match="no addresses"):
         check_callback_url("https://nowhere.example/cb", resolve=resolver())
+
+
+def test_the_checked_addresses_are_returned_to_connect_to():
+    """The caller connects to these and never looks the name up again (DNS rebinding)."""
+    resolve = resolver(PUBLIC_V4, PUBLIC_V6, PUBLIC_V4)
+    assert check_callback_url("https://hooks.example.com/cb", resolve=resolve) == (PUBLIC_V4, PUBLIC_V6)
+    assert check_callback_url("http://0x7f000001:8080/", allow_loopback=True, resolve=no_dns) == ("127.0.0.1",)

@@ -3,7 +3,9 @@
 Owners choose callback URLs, so a URL is checked before every delivery: the scheme must be
 http(s), it must carry no credentials, and every address its host resolves to must be
 publicly routable. IP literals, including the decimal/hex/octal IPv4 spellings that
-``inet_aton`` (and therefore the HTTP client's resolver) accepts, are judged without DNS.
+``inet_aton`` (and therefore the HTTP client's resolver) accepts, are judged without DNS. The
+addresses that passed are returned: the caller connects to them and to nothing else (``pinning``),
+so a name that answers differently when looked up again (DNS rebinding) cannot lead elsewhere.
 
 Where loopback is allowed (a local stack), the local runtime's own ports (the emulator's, whose
 unauthenticated admin API can wipe the stack, and the API's) are still refused on loopback: the
@@ -37,8 +39,9 @@ RESERVED_PORTS_ENV = "LOCAL_RESERVED_PORTS"
 
 
 def check_callback_url(url: str, *, allow_loopback: bool = False, resolve: Resolver | None = None,
-                       reserved_ports: Collection[int] | None = None) -> None:
-    """Raise ``UnsafeUrlError`` if ``url`` must not be called back; return ``None`` if it may.
+                       reserved_ports: Collection[int] | None = None) -> tuple[str, ...]:
+    """Raise ``UnsafeUrlError`` if ``url`` must not be called back; if it may, return the addresses
+    its host stands for, all of them checked, in the resolver's order: connect to those.
 
     ``allow_loopback`` admits 127/8 and ::1 (local runs and tests only), except on the
     ``reserved_ports`` (default: LOCAL_RESERVED_PORTS, the local runtime's own). ``resolve`` maps a
@@ -60,6 +63,7 @@ def check_callback_url(url: str, *, allow_loopback: bool = False, resolve: Resol
         if port in reserved and (_embedded_ipv4(address) or address).is_loopback:
             raise UnsafeUrlError(f"callback host {host!r} is refused: port {port} of {address} is the local "
                                  "stack's own (its AWS emulator or its API)")
+    return tuple(dict.fromkeys(str(address) for address in addresses))
 
 
 def _parts_of(url: str) -> SplitResult:
