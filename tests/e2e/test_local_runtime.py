@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 import pytest
+import requests
 
 from support import free_port
 
@@ -80,6 +81,9 @@ import helper  # from the layer's python/
 def broken(event, context):
     raise RuntimeError("cannot handle " + event["Records"][0]["s3"]["object"]["key"])
 
+def ports(event, context):
+    return {"statusCode": 200, "body": os.environ.get("LOCAL_RESERVED_PORTS", "")}
+
 def handler(event, context):
     if event.get("sleep"):
         time.sleep(event["sleep"])
@@ -87,6 +91,36 @@ def handler(event, context):
             "tool": shutil.which("layer-tool"), "remaining_ms": context.get_remaining_time_in_millis(),
             "endpoint": os.environ["AWS_ENDPOINT_URL"]}
 '''
+
+
+# A stack with an API (ApiFunction and its key pair), so that `local up` serves it on --api-port.
+API_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Helpers:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+  ApiFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: probe/
+      Handler: probe.ports
+      Runtime: python3.12
+      Layers: [!Ref Helpers]
+  AccessKeys:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      GenerateSecretString:
+        SecretStringTemplate: '{"SecretId": "AKIDprobe"}'
+        GenerateStringKey: SecretKey
+Outputs:
+  ProbeName:
+    Value: !Ref ApiFunction
+  AccessKeysSecretArn:
+    Value: !Ref AccessKeys
+"""
 
 
 def write_project(root: Path, value: str) -> Path:
@@ -175,6 +209,24 @@ def test_failed_upload_events_land_in_the_functions_dead_letter_queue(tmp_path: 
         event = json.loads(messages[0]["Body"])
         assert unquote_plus(event["Records"][0]["s3"]["object"]["key"]) == "in/clip.mp4"
         assert "cannot handle" in messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_functions_know_the_ports_of_the_emulator_and_the_api(tmp_path: Path) -> None:
+    """Loopback callbacks are allowed locally, but not to the stack's own servers (the emulator's admin API
+    resets everything): every function is told both ports, the API's too although it is bound after deploy."""
+    template = write_project(tmp_path, "ports")
+    template.write_text(API_TEMPLATE)
+    port, api_port = free_port(), free_port()
+    process = start(template, port, tmp_path / "up.log", "--api-port", str(api_port))
+    try:
+        expected = ",".join(str(p) for p in sorted((port, api_port)))
+        result, error = invoke(port, {})
+        assert error is None and result["body"] == expected, result
+        served = requests.get(f"http://127.0.0.1:{api_port}/", timeout=30)  # the warm worker behind the API
+        assert served.status_code == 200 and served.text == expected
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -82,8 +82,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, stack_parameters: dict[str, str]) -> 
             "DOC_QUEUE_URL": outputs["DocQueueUrl"],
             # bucket activation and notification targets, as the template builds them
             **deployed_environment(deployed, "ApiFunction", "EXTERNAL_BUCKETS", "BUCKET_READER_ROLES",
-                                   "BUCKET_WRITER_ROLES", "NOTIFY_TARGET_NAMES"),
-            **deployed_environment(deployed, "NotifyFunction", "STACK_QUEUES"),
+                                   "BUCKET_WRITER_ROLES", "NOTIFY_TARGET_NAMES", "STACK_QUEUES"),
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -109,6 +110,14 @@ def test_5xx_is_a_delivery_error(receiver):
     with pytest.raises(DeliveryError, match="500"):
         post(f"{receiver.base_url}/fail")
     assert receiver.paths() == ["/fail"]
+
+
+def test_a_receiver_on_a_port_of_the_local_stack_itself_is_refused(receiver, monkeypatch):
+    """Locally loopback callbacks are allowed, but not to the emulator (its admin API wipes the stack) or the API."""
+    monkeypatch.setenv("LOCAL_RESERVED_PORTS", f"4566,{urlsplit(receiver.base_url).port}")
+    with pytest.raises(UnsafeUrlError, match="local stack's own"):
+        post(f"{receiver.base_url}/moto-api/reset")
+    assert receiver.requests == []
 
 
 def test_redirect_is_not_followed(receiver):

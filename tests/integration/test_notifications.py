@@ -21,9 +21,9 @@ from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
 from mediaflow.control.queues import ensure_queues, update_queue
 from mediaflow.exceptions import InvalidInputError
-from mediaflow.models import UnitResult
+from mediaflow.models import NotifyConfig, UnitResult
 from mediaflow.notify import verify
-from mediaflow.notify.outbox import deliveries
+from mediaflow.notify.outbox import Notification, deliveries
 from mediaflow.notify.secrets import bucket_secret
 from mediaflow.pipeline.finish import finish
 from mediaflow.pipeline.processor import Ticket, start_next
@@ -297,3 +297,94 @@ def test_queues_out_of_the_notifiers_reach_are_refused_and_the_refusal_is_on_the
     assert not sqs.receive_message(QueueUrl=owner, WaitTimeSeconds=0).get("Messages")
     [letter] = dead_letters()
     assert "does not match" in letter["MessageAttributes"]["reason"]["StringValue"]
+
+
+def stack_queue_urls(stack) -> dict[str, str]:
+    """Every SQS queue of the deployed stack: logical id -> URL."""
+    resources = boto3.client("cloudformation").list_stack_resources(StackName=stack.name)["StackResourceSummaries"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::SQS::Queue"}
+
+
+def own_queue_rules(stack) -> dict[str, dict[str, str]]:
+    """A message-queue rule naming each of the stack's queues, by name, by URL or by ARN in turn."""
+    rules = {}
+    for index, (logical, url) in enumerate(sorted(stack_queue_urls(stack).items())):
+        name = url.rsplit("/", 1)[-1]
+        spelling = [name, url, f"arn:aws:sqs:us-east-1:123456789012:{name}"][index % 3]
+        rules[logical] = {"MqMode": "Queue", "MqRegion": "sh", "MqName": spelling}
+    return rules
+
+
+def test_rules_naming_the_stacks_own_queues_are_refused_when_set(bucket, stack, serve) -> None:
+    rules = own_queue_rules(stack)
+    assert {"NotifyQueue", "NotifyDeadLetterQueue", "MediaQueue", "MediaDeadLetterQueue", "UploadEventsQueue",
+            "DispatchDeadLetterQueue"} <= set(rules)
+    for logical, rule in rules.items():
+        body = (f"<Request><Tag>Transcode</Tag><Input><Object>in/clip.mp4</Object></Input><Operation>"
+                f"<TemplateId>{MP4_SD}</TemplateId><Output><Object>out.mp4</Object></Output></Operation>"
+                f"<CallBackType>TDMQ</CallBackType><CallBackMqConfig><MqMode>Queue</MqMode>"
+                f"<MqName>{rule['MqName']}</MqName></CallBackMqConfig></Request>").encode()
+        answer = serve(cos_event("POST", f"http://127.0.0.1/buckets/{BUCKET}/jobs", body=body))
+        assert answer["statusCode"] == 400, (logical, answer)
+        assert "this stack's own queues" in xmltodict.parse(answer["body"])["Error"]["Message"], logical
+
+
+def test_rules_naming_the_stacks_own_queues_are_refused_at_delivery_and_nothing_is_sent(
+        bucket, stack, handler_env, monkeypatch) -> None:
+    """A rule set before the stack knew all its queues (or by hand) is refused when it is delivered: the
+    refusal is on the record, the event is dead-lettered once, and the queue gets nothing."""
+    rules = own_queue_rules(stack)
+    monkeypatch.setenv("STACK_QUEUES", "")
+    jobs = {logical: end_job(CallBackType="TDMQ", CallBackMqConfig=rule) for logical, rule in rules.items()}
+    own = boto3.client("lambda").get_function_configuration(
+        FunctionName=stack.resources["NotifyFunction"])["Environment"]["Variables"]["STACK_QUEUES"]
+    pump(notifier(handler_env, STACK_QUEUES=own), lambda: all(deliveries(j)[0].State == "Refused" for j in jobs.values()))
+    for logical, job_id in jobs.items():
+        [record] = deliveries(job_id)
+        assert record.Attempts == 1 and "this stack's own queues" in record.LastError, (logical, record)
+    letters = [json.loads(letter["Body"])["subject"] for letter in dead_letters_all()]
+    assert sorted(letters) == sorted(jobs.values())  # each once
+    sqs = boto3.client("sqs")
+    for logical, url in stack_queue_urls(stack).items():
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                       VisibilityTimeout=0).get("Messages", [])
+        assert not [m for m in messages if "mediaflow-event-id" in m.get("MessageAttributes", {})], logical
+
+
+def dead_letters_all() -> list[dict[str, Any]]:
+    """Every message of the notification dead-letter queue, each once, left there (visible again)."""
+    sqs, url, seen = boto3.client("sqs"), os.environ["NOTIFY_DLQ_URL"], {}
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                       VisibilityTimeout=30).get("Messages", []):
+        seen.update({m["MessageId"]: m for m in batch})
+    for message in seen.values():
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return list(seen.values())
+
+
+def test_redrive_skips_and_reports_what_is_not_a_notification_and_moves_the_rest(bucket, capsys) -> None:
+    """A foreign body in the dead-letter queue (a claim ticket, any text) is reported and left there; the
+    notifications around it are still moved, and the next redrive does not crash on it either."""
+    sqs = boto3.client("sqs")
+    dlq, queue = os.environ["NOTIFY_DLQ_URL"], os.environ["NOTIFY_QUEUE_URL"]
+    rule = NotifyConfig(Url="http://127.0.0.1:9/callback")
+    failed = [Notification(id=f"evt-{n}", bucket=BUCKET, event="TaskFinish", subject=f"j{n}", rule=rule,
+                           content_type="application/xml", body="<Response/>", attempt=5) for n in range(3)]
+    sqs.send_message(QueueUrl=dlq, MessageBody=failed[0].model_dump_json())
+    foreign = [sqs.send_message(QueueUrl=dlq, MessageBody=body)["MessageId"]
+               for body in (json.dumps({"queue_id": "p" + "0" * 32}), "not json at all")]
+    for notification in failed[1:]:
+        sqs.send_message(QueueUrl=dlq, MessageBody=notification.model_dump_json())
+
+    assert cli.main(["notifications", "redrive", "--stack", "mediaflow"]) == 1
+    out, err = capsys.readouterr()
+    assert "redrove 3 notifications; skipped 2 messages" in out
+    assert all(f"skipped message {message_id}: not a notification" in err for message_id in foreign)
+    moved = [Notification.model_validate_json(m["Body"]) for m in sqs.receive_message(
+        QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=30)["Messages"]]
+    assert sorted((n.id, n.attempt) for n in moved) == [("evt-0", 1), ("evt-1", 1), ("evt-2", 1)]
+    assert all(deliveries(f"j{n}")[0].State == "Queued" for n in range(3))
+    assert sorted(m["MessageId"] for m in dead_letters_all()) == sorted(foreign)  # left, and visible again
+
+    assert cli.main(["notifications", "redrive", "--stack", "mediaflow"]) == 1  # again: reported, no crash
+    assert "redrove 0 notifications; skipped 2 messages" in capsys.readouterr().out

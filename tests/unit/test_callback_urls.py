@@ -131,6 +131,40 @@ def test_localhost_name_is_allowed_only_with_allow_loopback():
     check_callback_url("http://localhost:9000/cb", allow_loopback=True, resolve=resolve)
 
 
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:4766/moto-api/reset",  # the emulator's admin API: wipes the local stack
+    "http://127.0.0.1:4767/jobs",  # the stack's own API
+    "http://2130706433:4766/moto-api/reset",
+    "http://127.0.0.2:4766/",
+    "http://[::1]:4767/",
+    "http://[::ffff:127.0.0.1]:4766/",
+    "http://127.0.0.1/",  # the default port of the scheme
+])
+def test_the_local_stacks_own_ports_are_refused_even_where_loopback_is_allowed(url):
+    with pytest.raises(UnsafeUrlError, match="local stack's own"):
+        check_callback_url(url, allow_loopback=True, resolve=no_dns, reserved_ports={4766, 4767, 80})
+
+
+def test_a_name_for_loopback_on_a_reserved_port_is_refused():
+    with pytest.raises(UnsafeUrlError, match="port 4766 of 127.0.0.1"):
+        check_callback_url("http://localhost:4766/moto-api/reset", allow_loopback=True,
+                           resolve=resolver("127.0.0.1"), reserved_ports={4766})
+
+
+def test_the_reserved_ports_come_from_the_local_runtimes_environment(monkeypatch):
+    monkeypatch.setenv("LOCAL_RESERVED_PORTS", "4766,4767")
+    for port in (4766, 4767):
+        with pytest.raises(UnsafeUrlError, match="local stack's own"):
+            check_callback_url(f"http://127.0.0.1:{port}/moto-api/reset", allow_loopback=True, resolve=no_dns)
+    check_callback_url("http://127.0.0.1:4799/cb", allow_loopback=True, resolve=no_dns)  # a receiver of the developer's
+    monkeypatch.delenv("LOCAL_RESERVED_PORTS")
+    check_callback_url("http://127.0.0.1:4766/cb", allow_loopback=True, resolve=no_dns)  # not a local runtime
+
+
+def test_reserved_ports_are_only_refused_on_loopback():
+    check_callback_url(f"https://{PUBLIC_V4}:4766/cb", resolve=no_dns, reserved_ports={4766})
+
+
 @pytest.mark.parametrize("url", ["http://10.0.0.1/", "http://169.254.169.254/", "http://[fe80::1]/"])
 def test_allow_loopback_admits_nothing_else(url):
     with pytest.raises(UnsafeUrlError):
@@ -192,3 +226,10 @@ def test_unresolvable_name_is_a_retryable_delivery_error():
         check_callback_url("https://nowhere.example/cb", resolve=failing)
     with pytest.raises(DeliveryError, match="no addresses"):
         check_callback_url("https://nowhere.example/cb", resolve=resolver())
+
+
+def test_the_checked_addresses_are_returned_to_connect_to():
+    """The caller connects to these and never looks the name up again (DNS rebinding)."""
+    resolve = resolver(PUBLIC_V4, PUBLIC_V6, PUBLIC_V4)
+    assert check_callback_url("https://hooks.example.com/cb", resolve=resolve) == (PUBLIC_V4, PUBLIC_V6)
+    assert check_callback_url("http://0x7f000001:8080/", allow_loopback=True, resolve=no_dns) == ("127.0.0.1",)

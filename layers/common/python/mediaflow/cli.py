@@ -67,9 +67,16 @@ def redrive(args: argparse.Namespace) -> int:
 
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])}
-    moved = move(outputs["NotifyDeadLetterQueueUrl"], outputs["NotifyQueueUrl"])
-    print(f"redrove {moved} notifications")
-    return 0
+    skipped: list[str] = []
+
+    def skip(message_id: str, reason: str) -> None:
+        skipped.append(message_id)
+        print(f"skipped message {message_id}: {reason}; left in the dead-letter queue", file=sys.stderr)
+
+    moved = move(outputs["NotifyDeadLetterQueueUrl"], outputs["NotifyQueueUrl"], on_skip=skip)
+    print(f"redrove {moved} notifications" + (f"; skipped {len(skipped)} messages that are not notifications"
+                                               if skipped else ""))
+    return 1 if skipped else 0
 
 
 def show_deliveries(args: argparse.Namespace) -> int:
@@ -111,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     run.set_defaults(func=demo)
 
     notifications = commands.add_parser("notifications", help="notification operations").add_subparsers(dest="action", required=True)
-    again = notifications.add_parser("redrive", help="move failed notifications from the DLQ back to the queue")
+    again = notifications.add_parser(
+        "redrive", help="move failed notifications from the DLQ back to the queue",
+        description="Move failed notifications from the dead-letter queue back to the notification queue. "
+                    "Messages that are not notifications are reported and left where they are (exit status 1).")
     again.add_argument("--stack", default="mediaflow")
     again.set_defaults(func=redrive)
     shown = notifications.add_parser("list", help="the notification records of a job, workflow run or task")

@@ -17,7 +17,9 @@ Everything that makes the emulator run our functions lives here:
 * AWS's rules are kept: each function's calls are authorised against its role (`iam.py`), and
   Lambda's concurrency and payload quotas and Step Functions' 256 KiB state limit hold (`limits.py`);
 * the HTTP API is served on 127.0.0.1 by the local front (`front.py`), which hands API Gateway's
-  payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke.
+  payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke;
+* every function is told the ports of the emulator and of the API (LOCAL_RESERVED_PORTS), which
+  loopback callbacks and URL inputs may not reach: the emulator's admin API would wipe the stack.
 
 Longer than 400 lines: the patches to moto are made together at start-up and share the runtime's
 state (worker pools, pollers, the concurrency limiter); rules that stand alone are in their own modules
@@ -37,13 +39,15 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
+from ..notify.urls import RESERVED_PORTS_ENV
 from . import iam, limits
 
 logger = logging.getLogger("mediaflow.local")
@@ -153,6 +157,7 @@ class Worker:
     """One warm process serving one function; replaced when it times out or dies."""
 
     def __init__(self, spec: FunctionSpec, endpoint: str, log_dir: Path):
+        self.spec = spec
         layers_python = [str(d / "python") for d in spec.layer_dirs]
         layers_bin = [str(d / "bin") for d in spec.layer_dirs if (d / "bin").is_dir()]
         env = {
@@ -243,15 +248,27 @@ class WorkerPool:
             try:
                 return worker.invoke(event, self.spec.timeout)
             finally:
-                if worker.alive:
-                    with self.lock:
+                with self.lock:
+                    current = worker.spec is self.spec
+                    if worker.alive and current:
                         self.idle.append(worker)
+                if worker.alive and not current:
+                    worker.stop()  # started before the function's environment changed
 
     def prewarm(self) -> None:
         """Start one worker now, so that its init (imports) is done before the first event arrives."""
         worker = Worker(self.spec, self.endpoint, self.log_dir)
         with self.lock:
             self.idle.append(worker)
+
+    def respec(self, spec: FunctionSpec) -> None:
+        """Run the function with `spec` from now on: idle workers are replaced, busy ones retire when done."""
+        with self.lock:
+            self.spec, stale, self.idle = spec, self.idle, []
+        for worker in stale:
+            worker.stop()
+        if stale:
+            self.prewarm()
 
     def stop(self) -> None:
         with self.lock:
@@ -271,6 +288,7 @@ class LocalRuntime:
         $MEDIAFLOW_LOCAL_IAM=off, for debugging)."""
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
+        self.reserved_ports = {port}  # the emulator's and the API's: no callback may reach them
         self.state_dir = Path(state_dir).resolve()
         self.log_dir = self.state_dir / "logs"
         self.concurrency = concurrency
@@ -386,8 +404,22 @@ class LocalRuntime:
 
         # One attempt: a retried invoke would run a request twice; API Gateway gives up after 30 s.
         lambda_client = self.client("lambda", attempts=1, read_timeout=60)
-        self.front = ApiFront(lambda_invoker(lambda_client, stack.resources["ApiFunction"]), port=port).start()
+        front = ApiFront(lambda_invoker(lambda_client, stack.resources["ApiFunction"]), port=port)
+        self.reserve_port(urlsplit(front.url).port or port)  # known once bound (port 0: any free port)
+        self.front = front.start()
         return self.front
+
+    def reserve_port(self, port: int) -> None:
+        """Tell every function (those running too) that `port` on loopback is the local stack's own."""
+        with self.pools_lock:
+            self.reserved_ports.add(port)
+            pools = list(self.pools.values())
+        for pool in pools:
+            pool.respec(replace(pool.spec, environment={**pool.spec.environment, **self._local_environment()}))
+
+    def _local_environment(self) -> dict[str, str]:
+        """What only the local runtime adds to a function's environment."""
+        return {RESERVED_PORTS_ENV: ",".join(str(port) for port in sorted(self.reserved_ports))}
 
     def access_keys(self, stack: Any, key_id: str | None = None, secret_key: str | None = None) -> tuple[str, str]:
         """The API key pair of the stack: `key_id`/`secret_key` put into its AccessKeys secret when given,
@@ -426,7 +458,8 @@ class LocalRuntime:
             timeout=float(function.timeout),
             memory=int(function.memory_size),
             # CloudFormation hands a Number parameter over as text; moto keeps it a number
-            environment={name: str(value) for name, value in (function.environment_vars or {}).items()},
+            environment={**{name: str(value) for name, value in (function.environment_vars or {}).items()},
+                         **self._local_environment()},
             code_dir=self.artifacts[function.code["S3Key"]],
             layer_dirs=layer_dirs,
             iam_facts=self._write_role_facts(function) if self.enforce_iam else None,

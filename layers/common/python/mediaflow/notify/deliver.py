@@ -15,12 +15,15 @@ stable id to deduplicate on.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
 from .. import aws
 from ..exceptions import DeliveryError, InvalidInputError, MediaflowError
@@ -29,12 +32,15 @@ from .http import post_callback
 from .outbox import DeliveryState, Notification, record
 from .secrets import bucket_secret
 from .signing import signature_headers
-from .targets import check_target
+from .targets import check_target, is_url
 
 SQS_MAX_DELAY = 900  # DelaySeconds
 SQS_MAX_VISIBILITY = 43200
 JITTER = 0.1  # each delay is drawn from ±10 % of the schedule's
 EVENT_ID_ATTRIBUTE = "mediaflow-event-id"
+REDRIVE_HOLD_SECONDS = 120  # how long a redrive keeps the messages it has seen out of its own way
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def _send_to_queue(rule: NotifyConfig, notification: Notification) -> None:
     name = rule.MqName or ""
     sqs = aws.client("sqs", _region(rule))
     try:
-        url = name if name.startswith("https://") or name.startswith("http://") else \
+        url = name if is_url(name) else \
             sqs.get_queue_url(QueueName=name.rsplit(":", 1)[-1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=notification.body,
                          MessageAttributes=_attributes(notification), **_fifo(name, notification))
@@ -155,20 +161,51 @@ def _dead_letter(notification: Notification, settings: DeliverySettings, state: 
     record(notification, state, reason)
 
 
-def redrive(dead_letter_url: str, queue_url: str, *, limit: int = 1000) -> int:
+def redrive(dead_letter_url: str, queue_url: str, *, limit: int = 1000,
+            on_skip: Callable[[str, str], None] | None = None) -> int:
     """Move notifications from the dead-letter queue back to the notification queue, as first
-    attempts of a fresh schedule."""
+    attempts of a fresh schedule; return how many were moved.
+
+    A message that is not a notification (a foreign body, sent there by hand or by a rule that named
+    the queue) is skipped: it is left in the dead-letter queue, visible again once the redrive is done,
+    for someone to look at, `on_skip(message_id, reason)` is told (by default it is logged), and the
+    rest are still moved."""
+    sqs = aws.client("sqs")
     moved = 0
-    while moved < limit:
-        messages = aws.client("sqs").receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10,
-                                                      WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
-            return moved
-        for message in messages:
-            notification = Notification.model_validate_json(message["Body"])
-            again = notification.model_copy(update={"attempt": 1, "due": 0.0})
-            aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=again.model_dump_json())
-            record(again, "Queued", "redriven from the dead-letter queue")
-            aws.client("sqs").delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
+    skipped: dict[str, str] = {}  # message id -> receipt handle, each reported once
+    try:
+        while moved < limit:
+            messages = sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           VisibilityTimeout=REDRIVE_HOLD_SECONDS).get("Messages", [])
+            fresh = [message for message in messages if message["MessageId"] not in skipped]
+            if not fresh:
+                return moved
+            for message in fresh:
+                try:
+                    notification = Notification.model_validate_json(message["Body"])
+                except ValidationError as error:
+                    skipped[message["MessageId"]] = message["ReceiptHandle"]
+                    (on_skip or _log_skip)(message["MessageId"], _not_a_notification(error))
+                    continue
+                again = notification.model_copy(update={"attempt": 1, "due": 0.0})
+                sqs.send_message(QueueUrl=queue_url, MessageBody=again.model_dump_json())
+                record(again, "Queued", "redriven from the dead-letter queue")
+                sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+        return moved
+    finally:
+        for receipt in skipped.values():  # left where they were, for whoever looks at the queue next
+            try:
+                sqs.change_message_visibility(QueueUrl=dead_letter_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+            except (ClientError, BotoCoreError):
+                pass  # visible again when REDRIVE_HOLD_SECONDS are over
+
+
+def _not_a_notification(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    return f"not a notification ({where}: {first['msg']})"
+
+
+def _log_skip(message_id: str, reason: str) -> None:
+    logger.warning("redrive skipped dead-lettered message %s: %s", message_id, reason)

@@ -8,7 +8,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from mediaflow.exceptions import DeliveryError
-from mediaflow.notify.urls import check_callback_url
+from mediaflow.notify.pinning import checked_session
 
 USER_AGENT = "mediaflow-notifier/1"
 
@@ -26,32 +26,32 @@ def post_callback(
     """POST ``body`` to ``url`` once; return the 2xx status, or raise ``DeliveryError``.
 
     ``UnsafeUrlError`` from the URL check propagates untouched: the caller treats it as
-    permanent. Redirects are never followed (a 3xx is a failure), so a public URL cannot
-    bounce the request to an address the check would have refused.
+    permanent. The connection goes to the addresses the check approved, not to a second lookup
+    of the name (DNS rebinding). Redirects are never followed (a 3xx is a failure), so a public
+    URL cannot bounce the request to an address the check would have refused.
     """
-    check_callback_url(url, allow_loopback=allow_loopback)
     request_headers = CaseInsensitiveDict(headers)
     request_headers["Content-Type"] = content_type
     request_headers["User-Agent"] = USER_AGENT
-    try:
-        # stream=True: only the status matters, so the receiver's body is never downloaded.
-        response = requests.post(
-            url,
-            data=body,
-            headers=request_headers,
-            allow_redirects=False,
-            timeout=(connect_timeout, read_timeout),
-            stream=True,
-        )
-    except requests.Timeout as exc:  # checked first: ConnectTimeout is also a ConnectionError
-        raise DeliveryError(f"callback timed out ({type(exc).__name__})") from exc
-    except requests.ConnectionError as exc:
-        raise DeliveryError(f"callback connection failed ({type(exc).__name__})") from exc
-    except requests.RequestException as exc:
-        raise DeliveryError(f"callback request failed ({type(exc).__name__})") from exc
-
-    with response:
-        status = response.status_code
+    with checked_session(url, allow_loopback=allow_loopback) as session:
+        try:
+            # stream=True: only the status matters, so the receiver's body is never downloaded.
+            response = session.post(
+                url,
+                data=body,
+                headers=request_headers,
+                allow_redirects=False,
+                timeout=(connect_timeout, read_timeout),
+                stream=True,
+            )
+        except requests.Timeout as exc:  # checked first: ConnectTimeout is also a ConnectionError
+            raise DeliveryError(f"callback timed out ({type(exc).__name__})") from exc
+        except requests.ConnectionError as exc:
+            raise DeliveryError(f"callback connection failed ({type(exc).__name__})") from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"callback request failed ({type(exc).__name__})") from exc
+        with response:
+            status = response.status_code
     if 200 <= status < 300:
         return status
     if 300 <= status < 400:

@@ -3,7 +3,13 @@
 Owners choose callback URLs, so a URL is checked before every delivery: the scheme must be
 http(s), it must carry no credentials, and every address its host resolves to must be
 publicly routable. IP literals, including the decimal/hex/octal IPv4 spellings that
-``inet_aton`` (and therefore the HTTP client's resolver) accepts, are judged without DNS.
+``inet_aton`` (and therefore the HTTP client's resolver) accepts, are judged without DNS. The
+addresses that passed are returned: the caller connects to them and to nothing else (``pinning``),
+so a name that answers differently when looked up again (DNS rebinding) cannot lead elsewhere.
+
+Where loopback is allowed (a local stack), the local runtime's own ports (the emulator's, whose
+unauthenticated admin API can wipe the stack, and the API's) are still refused on loopback: the
+runtime names them in LOCAL_RESERVED_PORTS, which nothing else sets.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ import ipaddress
 import os
 import re
 import socket
-from collections.abc import Callable
-from urllib.parse import urlsplit
+from collections.abc import Callable, Collection
+from urllib.parse import SplitResult, urlsplit
 
 from mediaflow.exceptions import DeliveryError, UnsafeUrlError
 
@@ -28,27 +34,39 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 # Hosts made only of numbers/dots in any base: candidates for inet_aton's legacy forms
 # (2130706433, 0x7f000001, 0177.0.0.1, 127.1). Letters-only names like "cafe.be" fail inet_aton.
 _NUMERIC_HOST = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+RESERVED_PORTS_ENV = "LOCAL_RESERVED_PORTS"
 
 
-def check_callback_url(url: str, *, allow_loopback: bool = False, resolve: Resolver | None = None) -> None:
-    """Raise ``UnsafeUrlError`` if ``url`` must not be called back; return ``None`` if it may.
+def check_callback_url(url: str, *, allow_loopback: bool = False, resolve: Resolver | None = None,
+                       reserved_ports: Collection[int] | None = None) -> tuple[str, ...]:
+    """Raise ``UnsafeUrlError`` if ``url`` must not be called back; if it may, return the addresses
+    its host stands for, all of them checked, in the resolver's order: connect to those.
 
-    ``allow_loopback`` admits 127/8 and ::1 (local runs and tests only). ``resolve`` maps a
+    ``allow_loopback`` admits 127/8 and ::1 (local runs and tests only), except on the
+    ``reserved_ports`` (default: LOCAL_RESERVED_PORTS, the local runtime's own). ``resolve`` maps a
     host name to its addresses; it defaults to ``socket.getaddrinfo`` and is injectable so
     tests need no DNS. A name that cannot be resolved raises ``DeliveryError`` (retryable):
     it is not proven unsafe, but it cannot be checked, so it is not called either.
     """
-    host = _host_of(url)
+    parts = _parts_of(url)
+    host = parts.hostname or ""
     addresses = _literal_address(host)
     if addresses is None:
         addresses = _resolved_addresses(host, resolve or _getaddrinfo)
+    port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
+    reserved = local_reserved_ports() if reserved_ports is None else reserved_ports
     for address in addresses:
         reason = _refusal_reason(address, allow_loopback=allow_loopback)
         if reason:
             raise UnsafeUrlError(f"callback host {host!r} is refused: {address} is {reason}")
+        if port in reserved and (_embedded_ipv4(address) or address).is_loopback:
+            raise UnsafeUrlError(f"callback host {host!r} is refused: port {port} of {address} is the local "
+                                 "stack's own (its AWS emulator or its API)")
+    return tuple(dict.fromkeys(str(address) for address in addresses))
 
 
-def _host_of(url: str) -> str:
+def _parts_of(url: str) -> SplitResult:
     try:
         parts = urlsplit(url)
         parts.port  # validates the port; raises ValueError when malformed or out of range
@@ -61,7 +79,7 @@ def _host_of(url: str) -> str:
         raise UnsafeUrlError(f"callback host {parts.hostname!r} is refused: URLs with user info are not allowed")
     if not parts.hostname:
         raise UnsafeUrlError(f"callback URL {url!r} is refused: it has no host")
-    return parts.hostname  # lower-cased, IPv6 brackets removed
+    return parts  # hostname: lower-cased, IPv6 brackets removed
 
 
 def _literal_address(host: str) -> list[IPAddress] | None:
@@ -126,6 +144,15 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     if isinstance(address, ipaddress.IPv6Address):
         return address.ipv4_mapped or address.sixtofour
     return None
+
+
+def local_reserved_ports() -> frozenset[int]:
+    """The ports of the local runtime's own servers (LOCAL_RESERVED_PORTS, set by it alone): never called back."""
+    ports = set()
+    for text in os.environ.get(RESERVED_PORTS_ENV, "").split(","):
+        if text.strip().isdigit():
+            ports.add(int(text))
+    return frozenset(ports)
 
 
 def loopback_allowed() -> bool:

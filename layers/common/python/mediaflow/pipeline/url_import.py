@@ -1,5 +1,6 @@
 """A task's URL input, fetched into its bucket by Plan before the task is planned (ProcessMedia's
-UrlInputInfo): public addresses only, no redirects followed, at most MAX_IMPORT_BYTES."""
+UrlInputInfo): public addresses only (connected to as checked, not looked up again), no redirects
+followed, at most MAX_IMPORT_BYTES."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from botocore.exceptions import ClientError
 from .. import aws
 from ..exceptions import DownloadError, UploadError
 from ..models import Execution
-from ..notify.urls import check_callback_url, loopback_allowed
+from ..notify.pinning import checked_session
+from ..notify.urls import loopback_allowed
 from ..persistence.storage import MADE_BY, object_exists
 
 MAX_IMPORT_BYTES = 5 * 1024**3
@@ -25,9 +27,9 @@ def import_input(execution: Execution) -> None:
     url = (execution.task or {}).get("import_url")
     if not url or object_exists(execution.bucket, execution.object or ""):
         return
-    check_callback_url(url, allow_loopback=loopback_allowed())
+    session = checked_session(url, allow_loopback=loopback_allowed())
     try:
-        with requests.get(url, stream=True, timeout=IMPORT_TIMEOUT, allow_redirects=False) as response:
+        with session, session.get(url, stream=True, timeout=IMPORT_TIMEOUT, allow_redirects=False) as response:
             if response.status_code != 200:
                 raise DownloadError(f"{url} answered HTTP {response.status_code}")
             size = int(response.headers.get("Content-Length") or 0)
