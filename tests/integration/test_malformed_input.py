@@ -1,0 +1,97 @@
+"""Malformed but signed (or merely uploaded) input: keys XML cannot carry never break an XML answer,
+and bodies too deep, too large or too many never give a 5xx nor leave anything half written."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+import xmltodict
+from mediaflow.persistence import store
+from mediaflow.pipeline import dispatch
+from mediaflow.shapes.cos import xml_text
+from support import cos_event, serve_bucket, tc3_event
+
+pytestmark = pytest.mark.integration
+BUCKET = "odd-bucket"
+HOST = f"{BUCKET}.ci.us-east-1.myqcloud.com"
+# What anyone who may upload can name an object: characters XML 1.0 cannot carry, and its metacharacters.
+ODD_KEYS = ["in/wf/clip\x01<&>.mp4", "in/wf/\x00\x08\x0b\x0c\x0e\x1f\r.mp4", "in/wf/\ufffe\uffff]]>.mp4"]
+
+
+def xml_body(request: dict[str, Any]) -> bytes:
+    return xmltodict.unparse({"Request": request}).encode()
+
+
+def snapshot() -> list[tuple[str, str, int]]:
+    """Every record in the table, with its version: a refused request must change none."""
+    return sorted((i["pk"], i["sk"], int(i.get("version", 0))) for i in store.table().scan()["Items"])
+
+
+@pytest.fixture
+def odd(serve, sample_video):
+    serve_bucket(BUCKET)  # served for uploads: policy and events in place
+    boto3.client("s3").upload_file(str(sample_video), BUCKET, "in/clip.mp4")
+    return serve
+
+
+def get_xml(serve, path: str) -> dict[str, Any]:
+    """A GET answered 200 with a document that parses."""
+    answer = serve(cos_event("GET", f"http://{HOST}{path}"))
+    assert answer["statusCode"] == 200, answer["body"]
+    return xmltodict.parse(answer["body"])["Response"]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# ------------------------------------------------------------------ keys XML cannot carry
+def test_uploads_named_with_characters_xml_cannot_carry_leave_every_listing_well_formed(odd, sample_video) -> None:
+    """An uploader without a key names objects in a watched prefix with control characters: the runs
+    start (COS would run them too), and the job and run listings, the details and an error naming
+    the key all parse, the key percent-encoded where XML cannot carry it."""
+    workflow = {"MediaWorkflow": {"Name": "odd", "Topology": {
+        "Dependencies": {"Start": "MediaInfo_1", "MediaInfo_1": "End"},
+        "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": "in/wf/"}},
+                  "MediaInfo_1": {"Type": "MediaInfo", "Operation": {}}}}}}
+    created = odd(cos_event("POST", f"http://{HOST}/workflow", body=xml_body(workflow)))
+    assert created["statusCode"] == 200, created["body"]
+    workflow_id = xmltodict.parse(created["body"])["Response"]["MediaWorkflow"]["WorkflowId"]
+    s3 = boto3.client("s3")
+    records = []
+    for key in ODD_KEYS:
+        s3.upload_file(str(sample_video), BUCKET, key)
+        records.append({"eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
+                        "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "sequencer": "01"}}})
+    runs = dispatch.dispatch(dispatch.S3Event.model_validate({"Records": records}),
+                             media_queue_url=os.environ["MEDIA_QUEUE_URL"], output_bucket=os.environ["OUTPUT_BUCKET"])
+    assert len(runs) == len(ODD_KEYS)
+
+    jobs = as_list(get_xml(odd, "/jobs?tag=MediaInfo&size=100")["JobsDetail"])
+    assert sorted(j["Input"]["Object"] for j in jobs) == sorted(xml_text(k) for k in ODD_KEYS)
+    ids = ",".join(j["JobId"] for j in jobs)
+    assert len(as_list(get_xml(odd, f"/jobs/{ids}")["JobsDetail"])) == len(ODD_KEYS)
+    listed = as_list(get_xml(odd, f"/workflowexecution?workflowId={workflow_id}")["WorkflowExecutionList"])
+    assert sorted(r["Object"] for r in listed) == sorted(xml_text(k) for k in ODD_KEYS)
+    for run_id in runs:
+        run = get_xml(odd, f"/workflowexecution/{run_id}")["WorkflowExecution"]
+        assert run["Object"] in {xml_text(k) for k in ODD_KEYS}
+    # TriggerWorkflow on an object that is not there: the error names the key, and parses.
+    missing = odd(cos_event("POST", f"http://{HOST}/triggerworkflow?workflowId={workflow_id}&object={quote_plus(ODD_KEYS[0] + 'x')}"))
+    assert missing["statusCode"] == 400
+    assert "%01" in xmltodict.parse(missing["body"])["Error"]["Message"]
+
+
+def test_an_mps_output_path_with_a_control_character_leaves_the_job_listing_well_formed(odd) -> None:
+    """The review's reproduction: ProcessMedia with OutputObjectPath "/sec-out/a\\u0001b<x>&-${Number}"."""
+    body = {"InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": BUCKET, "Region": "us-east-1", "Object": "/in/clip.mp4"}},
+            "MediaProcessTask": {"SnapshotByTimeOffsetTaskSet": [
+                {"Definition": 10, "ExtTimeOffsetSet": ["1s"], "OutputObjectPath": "/sec-out/a\u0001b<x>&-{number}"}]}}
+    answer = odd(tc3_event("ProcessMedia", body))
+    assert answer["statusCode"] == 200 and "TaskId" in answer["body"], answer["body"]
+    detail = get_xml(odd, "/jobs?tag=Snapshot&size=3")["JobsDetail"]
+    assert detail["Operation"]["Output"]["Object"] == "sec-out/a%01b<x>&-${Number}"
