@@ -3,6 +3,7 @@ and bodies too deep, too large or too many never give a 5xx nor leave anything h
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 from urllib.parse import quote_plus
@@ -95,3 +96,49 @@ def test_an_mps_output_path_with_a_control_character_leaves_the_job_listing_well
     assert answer["statusCode"] == 200 and "TaskId" in answer["body"], answer["body"]
     detail = get_xml(odd, "/jobs?tag=Snapshot&size=3")["JobsDetail"]
     assert detail["Operation"]["Output"]["Object"] == "sec-out/a%01b<x>&-${Number}"
+
+
+# ------------------------------------------------------------------ MPS bodies
+PROCESS_MEDIA = {"InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": BUCKET, "Region": "us-east-1", "Object": "/in/clip.mp4"}},
+                 "MediaProcessTask": {"SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}]},
+                 "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": "http://127.0.0.1:9/cb"}}
+
+
+def mps_refused(serve, action: str, params: dict[str, Any] | None = None, *, raw: str | None = None) -> dict[str, Any]:
+    """The Error of an MPS answer to a refused request (HTTP 200, as TencentCloud API 3.0 answers
+    request errors), after checking that nothing was written."""
+    before = snapshot()
+    answer = serve(tc3_event(action, params or {}, raw=raw))
+    assert answer["statusCode"] == 200, answer["body"]
+    error = json.loads(answer["body"])["Response"].get("Error")
+    assert error, answer["body"]
+    assert snapshot() == before
+    return error
+
+
+@pytest.mark.parametrize("action", ["DescribeTasks", "ProcessMedia", "PullEvents"])
+def test_json_nested_100000_deep_is_invalid_parameter_not_an_internal_error(odd, action) -> None:
+    deep = '{"Limit": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    error = mps_refused(odd, action, raw=deep)
+    assert error["Code"] == "InvalidParameter" and "16 deep" in error["Message"]
+
+
+def test_a_60_deep_extra_object_and_a_lone_surrogate_are_refused(odd) -> None:
+    nested: dict[str, Any] = {}
+    cursor = nested
+    for _ in range(60):
+        cursor["k"] = {}
+        cursor = cursor["k"]
+    body = {**PROCESS_MEDIA, "TaskNotifyConfig": {**PROCESS_MEDIA["TaskNotifyConfig"], "Extra": nested}}
+    assert mps_refused(odd, "ProcessMedia", body)["Code"] == "InvalidParameter"
+    surrogate = json.dumps(PROCESS_MEDIA).replace("/in/clip.mp4", "/in/clip\\ud800.mp4")
+    error = mps_refused(odd, "ProcessMedia", raw=surrogate)
+    assert error["Code"] == "InvalidParameter" and "surrogate" in error["Message"]
+
+
+def test_a_500_kb_field_in_task_notify_config_is_refused_before_any_job_is_written(odd) -> None:
+    """The review's finding 9: the body was stored as given, the execution was too large for the table
+    after its jobs were written, and the jobs stayed Submitted for good."""
+    body = {**PROCESS_MEDIA, "TaskNotifyConfig": {**PROCESS_MEDIA["TaskNotifyConfig"], "Extra": "z" * 500_000}}
+    error = mps_refused(odd, "ProcessMedia", body)
+    assert error["Code"] == "InvalidParameter" and "bytes" in error["Message"]
