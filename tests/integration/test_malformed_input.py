@@ -142,3 +142,58 @@ def test_a_500_kb_field_in_task_notify_config_is_refused_before_any_job_is_writt
     body = {**PROCESS_MEDIA, "TaskNotifyConfig": {**PROCESS_MEDIA["TaskNotifyConfig"], "Extra": "z" * 500_000}}
     error = mps_refused(odd, "ProcessMedia", body)
     assert error["Code"] == "InvalidParameter" and "bytes" in error["Message"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b["TaskNotifyConfig"].update(NotifyUrl="http://127.0.0.1:9/" + "a" * 3000), "TaskNotifyConfig.NotifyUrl"),
+        (lambda b: b.update(SessionContext="c" * 1001), "SessionContext"),
+        (lambda b: b.update(SessionId="s" * 51), "SessionId"),
+        (lambda b: b["MediaProcessTask"]["SnapshotByTimeOffsetTaskSet"][0].update(ExtTimeOffsetSet=["1" * 100 + "s"]),
+         "MediaProcessTask.SnapshotByTimeOffsetTaskSet[0].ExtTimeOffsetSet[0]"),
+        (lambda b: b["MediaProcessTask"]["SnapshotByTimeOffsetTaskSet"][0].update(OutputObjectPath="/" + "o" * 2000),
+         "MediaProcessTask.SnapshotByTimeOffsetTaskSet[0].OutputObjectPath"),
+        (lambda b: b["InputInfo"]["CosInputInfo"].update(Region="r" * 5000), "InputInfo.CosInputInfo.Region"),
+    ],
+)
+def test_free_form_fields_over_their_bounds_are_refused_naming_the_field(odd, change, field) -> None:
+    body = json.loads(json.dumps(PROCESS_MEDIA))
+    change(body)
+    error = mps_refused(odd, "ProcessMedia", body)
+    assert error["Code"] == "InvalidParameterValue" and error["Message"].startswith(field + ":"), error
+
+
+def test_fields_the_service_does_not_know_are_never_stored(odd) -> None:
+    body = json.loads(json.dumps(PROCESS_MEDIA))
+    body["TaskNotifyConfig"]["Extra"] = "z" * 100_000  # within the body's bound: accepted, and dropped
+    body["InputInfo"]["CosInputInfo"]["Junk"] = {"a": [1, 2, 3]}
+    body["MediaProcessTask"]["SnapshotByTimeOffsetTaskSet"][0]["Unknown"] = "u"
+    answer = odd(tc3_event("ProcessMedia", body))
+    task_id = json.loads(answer["body"])["Response"]["TaskId"]
+    detail = json.loads(odd(tc3_event("DescribeTaskDetail", {"TaskId": task_id}))["body"])["Response"]
+    assert detail["TaskNotifyConfig"]["NotifyUrl"] == "http://127.0.0.1:9/cb" and "Extra" not in detail["TaskNotifyConfig"]
+    assert "Junk" not in detail["WorkflowTask"]["InputInfo"]["CosInputInfo"]
+    stored = " ".join(i["doc"] for i in store.table().scan()["Items"] if i["pk"].startswith(("EXEC#", "JOB#")))
+    assert "zzzz" not in stored and "Junk" not in stored and "Unknown" not in stored
+
+
+def test_a_task_whose_queueing_fails_leaves_no_job_behind(odd, monkeypatch) -> None:
+    """Should the last write fail after every check passed, the jobs written go with it: none stays
+    Submitted with nothing to run it, and the SessionId may be used again."""
+    from mediaflow.faces.mps import tasks
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the table is unavailable")
+
+    before = snapshot()
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "enqueue", broken)
+        answer = odd(tc3_event("ProcessMedia", {**PROCESS_MEDIA, "SessionId": "once"}))
+    assert answer["statusCode"] == 500
+    assert [r for r in snapshot() if r[0].startswith(("JOB#", "EXEC#", "SESSION#"))] == \
+           [r for r in before if r[0].startswith(("JOB#", "EXEC#", "SESSION#"))]
+    answer = odd(tc3_event("ProcessMedia", {**PROCESS_MEDIA, "SessionId": "once"}))
+    task_id = json.loads(answer["body"])["Response"]["TaskId"]
+    detail = json.loads(odd(tc3_event("DescribeTaskDetail", {"TaskId": task_id}))["body"])["Response"]
+    assert detail["Status"] == "WAITING" and len(detail["WorkflowTask"]["MediaProcessResultSet"]) == 1
