@@ -11,6 +11,9 @@ from ..exceptions import InvalidInputError, MediaflowError
 from ..shapes.cos import document, render
 
 XML = "application/xml"
+# A <Request> is refused above this size, before it is parsed: the largest workflow is far smaller,
+# and a record made of one stays well within a table item (400 KB) however its text is escaped.
+MAX_BODY_BYTES = 128 * 1024
 # HTTP status of each error Code (the reference lists 400 for the request errors).
 STATUS = {"AccessDenied": 403, "ResourceNotFound": 404, "MethodNotAllowed": 405, "InternalError": 500}
 
@@ -21,6 +24,10 @@ def request_body(body: str | bytes | None, *, required: bool = True) -> dict[str
         if required:
             raise InvalidInputError("the request has no body; a <Request> document is required", code="MissingContent")
         return {}
+    size = len(body.encode() if isinstance(body, str) else body)
+    if size > MAX_BODY_BYTES:
+        raise InvalidInputError(f"the request body is {size} bytes; at most {MAX_BODY_BYTES} are accepted",
+                                code="InvalidContent")
     try:
         parsed = xmltodict.parse(body)
     except Exception as error:  # expat reports every syntax error as its own type
