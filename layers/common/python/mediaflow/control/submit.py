@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from .. import aws, config, ids
 from ..exceptions import InvalidInputError, NotFoundError
 from ..models import (
     FINAL_STATES,
+    MAX_KEY,
+    MAX_URL,
     Execution,
     Feature,
     Job,
@@ -37,8 +39,8 @@ JOB_ID_PREFIX: dict[Feature, str] = {"media": ids.JOB, "speech": ids.SPEECH_JOB,
 
 
 class RequestInput(Model):
-    Object: str | None = None
-    Url: str | None = None
+    Object: str | None = Field(None, max_length=MAX_KEY)
+    Url: str | None = Field(None, max_length=MAX_URL)
 
 
 class JobsRequest(Model):
@@ -49,7 +51,7 @@ class JobsRequest(Model):
     Operation: list[dict[str, Any]]
     QueueId: str | None = None
     QueueType: str | None = None
-    CallBack: str | None = None
+    CallBack: str | None = Field(None, max_length=MAX_URL)
     CallBackFormat: Literal["XML", "JSON"] | None = None
     CallBackType: Literal["Url", "TDMQ"] | None = None
     CallBackMqConfig: MqConfig | None = None

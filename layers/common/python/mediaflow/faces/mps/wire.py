@@ -9,14 +9,15 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...media.params import MAX_TIME_OFFSETS, TIME_OFFSET
+from ...models import MAX_KEY, MAX_URL
 from ...shapes.mps import StorageType
 
 # Bounds on what a request may hold (Tencent's where it gives them: SessionId 50, SessionContext
 # 1000). Every string is bounded, so that what a task stores stays small whatever is sent.
-MAX_TEXT = 1024  # any string without a bound of its own: names, paths (S3 keys are at most 1024 bytes)
-MAX_URL = 2048  # a callback URL
+MAX_TEXT = MAX_KEY  # any string without a bound of its own: names, paths
 MAX_INPUT_URL = 4096  # an input URL (presigned URLs run long)
 MAX_TIME_POINT = 32  # one of ExtTimeOffsetSet, such as "3.5s" or "10%"
+
 
 # ------------------------------------------------------------------ request models (SDK shapes)
 class Wire(BaseModel):
