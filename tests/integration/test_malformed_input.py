@@ -197,3 +197,104 @@ def test_a_task_whose_queueing_fails_leaves_no_job_behind(odd, monkeypatch) -> N
     task_id = json.loads(answer["body"])["Response"]["TaskId"]
     detail = json.loads(odd(tc3_event("DescribeTaskDetail", {"TaskId": task_id}))["body"])["Response"]
     assert detail["Status"] == "WAITING" and len(detail["WorkflowTask"]["MediaProcessResultSet"]) == 1
+
+
+# ------------------------------------------------------------------ COS bodies and lists
+MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"
+JOBS = {"Tag": "Transcode", "Input": {"Object": "in/clip.mp4"},
+        "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "out/${Jobid}.${ext}"}}}
+WORKFLOW = {"MediaWorkflow": {"Name": "bounded", "Topology": {
+    "Dependencies": {"Start": "Transcode_1", "Transcode_1": "End"},
+    "Nodes": {"Start": {"Type": "Start", "Input": {"ObjectPrefix": "in/"}},
+              "Transcode_1": {"Type": "Transcode", "Operation": {"TemplateId": MP4_SD, "Output": {"Object": "o.${ext}"}}}}}}}
+
+
+def cos_refused(serve, method: str, path: str, body: dict[str, Any] | bytes | None = None) -> str:
+    """The Message of a 400 answer, after checking that nothing was written."""
+    before = snapshot()
+    data = body if isinstance(body, bytes) else xml_body(body) if body is not None else b""
+    answer = serve(cos_event(method, f"http://{HOST}{path}", body=data))
+    assert answer["statusCode"] == 400, answer["body"]
+    assert snapshot() == before
+    return xmltodict.parse(answer["body"])["Error"]["Message"]
+
+
+def test_describing_more_than_50_jobs_at_once_is_refused(odd) -> None:
+    ids = [f"j{i:032x}" for i in range(51)]
+    assert "at most 50" in cos_refused(odd, "GET", "/jobs/" + ",".join(ids))
+    listed = get_xml(odd, "/jobs/" + ",".join(ids[:50]))
+    assert len(listed["NonExistJobIds"]) == 50
+
+
+def test_an_xml_body_over_128_kib_is_refused_before_it_is_parsed(odd) -> None:
+    body = {**JOBS, "Operation": {**JOBS["Operation"], "Junk": "z" * 140_000}}
+    assert "at most 131072" in cos_refused(odd, "POST", "/jobs", body)
+
+
+def _deep_update(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    copy = json.loads(json.dumps(body))
+    *parents, last = path.split(".")
+    cursor = copy
+    for name in parents:
+        cursor = cursor.setdefault(name, {})
+    cursor[last] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", "/jobs", _deep_update(JOBS, "CallBack", "http://127.0.0.1:9/" + "a" * 3000), "CallBack"),
+        ("POST", "/jobs", _deep_update(JOBS, "CallBackType", "TDMQ") | {"CallBackMqConfig": {"MqName": "q" * 300}},
+         "CallBackMqConfig.MqName"),
+        ("POST", "/jobs", _deep_update(JOBS, "Operation.Output.Object", "o" * 2000 + "${ext}"), "Output.Object"),
+        ("POST", "/jobs", _deep_update(JOBS, "Input.Object", "i" * 2000), "Input.Object"),
+        ("POST", "/workflow", _deep_update(WORKFLOW, "MediaWorkflow.Topology.Nodes.Start.Input.ObjectPrefix", "p" * 2000),
+         "ObjectPrefix"),
+        ("PUT", "/queue/QUEUE", {"Name": "queue-1", "State": "Active",
+                                 "NotifyConfig": {"State": "On", "Type": "Url", "Url": "http://x/" + "u" * 3000}},
+         "NotifyConfig.Url"),
+        ("POST", "/template", {"Tag": "Watermark", "Name": "w", "Watermark": {
+            "Type": "Image", "Image": {"Url": "i" * 3000}}}, "Url"),
+    ],
+)
+def test_free_form_xml_fields_over_their_bounds_are_refused(odd, method, path, body, message) -> None:
+    if "QUEUE" in path:
+        queue_id = get_xml(odd, "/queue")["QueueList"]["QueueId"]
+        path = path.replace("QUEUE", queue_id)
+    text = cos_refused(odd, method, path, body)
+    assert message in text and "at most" in text, text
+
+
+def test_jobs_whose_queueing_fails_half_way_are_taken_back(odd, monkeypatch) -> None:
+    """Two operations, the second's queueing fails: the first is cancelled, the second's job removed;
+    none stays Submitted with nothing to run it."""
+    from mediaflow.control import submit
+
+    real, calls = submit.enqueue, []
+
+    def second_fails(execution: Any, **listing: Any) -> bool:
+        calls.append(execution.id)
+        if len(calls) == 2:
+            raise RuntimeError("the table is unavailable")
+        return real(execution, **listing)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(submit, "enqueue", second_fails)
+        answer = odd(cos_event("POST", f"http://{HOST}/jobs",
+                               body=xml_body({**JOBS, "Operation": [JOBS["Operation"], JOBS["Operation"]]})))
+    assert answer["statusCode"] == 500
+    jobs = as_list(get_xml(odd, "/jobs?tag=Transcode&size=10").get("JobsDetail") or [])
+    assert [(j["JobId"], j["State"]) for j in jobs] == [(calls[0], "Cancel")]
+
+
+def test_cancelling_a_job_that_was_never_queued_names_no_internal_key(odd) -> None:
+    from mediaflow.control.jobs import put_job
+    from mediaflow.models import Job
+    from mediaflow.times import now
+
+    put_job(Job.model_validate({"JobId": "j" + "0" * 32, "Tag": "Transcode", "CreationTime": now(), "QueueId": "p",
+                                "Input": {"BucketId": BUCKET, "Object": "in/clip.mp4", "Region": "us-east-1"},
+                                "Operation": {"Output": {"Object": "o"}}, "execution_id": "j" + "0" * 32}))
+    answer = odd(cos_event("PUT", f"http://{HOST}/jobs/j{'0' * 32}?cancel"))
+    assert answer["statusCode"] == 404 and "EXEC#" not in answer["body"], answer["body"]
