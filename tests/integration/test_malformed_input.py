@@ -298,3 +298,12 @@ def test_cancelling_a_job_that_was_never_queued_names_no_internal_key(odd) -> No
                                 "Operation": {"Output": {"Object": "o"}}, "execution_id": "j" + "0" * 32}))
     answer = odd(cos_event("PUT", f"http://{HOST}/jobs/j{'0' * 32}?cancel"))
     assert answer["statusCode"] == 404 and "EXEC#" not in answer["body"], answer["body"]
+
+
+def test_a_record_too_large_for_a_table_item_is_refused_before_it_is_written(stack) -> None:
+    from mediaflow.exceptions import InvalidInputError
+    from mediaflow.faces.mps.tasks import Session
+
+    with pytest.raises(InvalidInputError, match=f"at most {store.MAX_DOC_BYTES} fit"):
+        store.put_new("SESSION#big", "SESSION", Session(SessionId="big", TaskId="t" * 400_000))
+    assert store.get("SESSION#big", "SESSION", Session) is None
