@@ -136,10 +136,16 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
                           prepared.body or b"", source_ip="203.0.113.10")
 
 
-def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: bytes = b"") -> dict:
+def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: bytes = b"",
+              raw: str | None = None) -> dict:
     """The API Gateway event of an MPS call signed by the TencentCloud SDK (TC3-HMAC-SHA256);
-    `tamper` is appended to the body after signing."""
+    `tamper` is appended to the body after signing; `raw`, if given, is the body signed and sent in
+    place of `params` as JSON (for bodies json.dumps cannot make, such as JSON nested 100,000 deep)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
     from mediaflow.local.front import http_api_event
+    from tencentcloud.common import abstract_client
     from tencentcloud.common.common_client import CommonClient
     from tencentcloud.common.credential import Credential
     from tencentcloud.common.http.request import RequestInternal
@@ -150,7 +156,9 @@ def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: by
     client = CommonClient("mps", "2019-06-12", Credential(API_KEY_ID, secret), "ap-guangzhou",
                           ClientProfile(httpProfile=HttpProfile(endpoint=host)))
     internal = RequestInternal(host, "POST", "/")
-    client._build_req_inter(action, params, internal)
+    encoder = SimpleNamespace(dumps=lambda _: raw) if raw is not None else abstract_client.json
+    with mock.patch.object(abstract_client, "json", encoder):
+        client._build_req_inter(action, params, internal)
     return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
                           source_ip="203.0.113.10")
 

@@ -5,9 +5,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import xmltodict
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mediaflow.control.templates import build_operation
-from mediaflow.models import Execution, Job, NotifyConfig
-from mediaflow.shapes.cos import jobs_detail, render, workflow_execution
+from mediaflow.exceptions import InvalidInputError
+from mediaflow.faces import xmlio
+from mediaflow.models import Execution, Job, JobInput, NotifyConfig
+from mediaflow.shapes.cos import (
+    document,
+    jobs_detail,
+    render,
+    workflow_execution,
+    xml_text,
+)
 from mediaflow.times import CI_FORMAT
 
 pytestmark = pytest.mark.unit
@@ -86,3 +96,70 @@ def test_workflow_execution_lists_every_task() -> None:
     assert run["RunId"] == execution.id and run["State"] == "Failed" and run["WorkflowName"] == "wf"
     assert [t["State"] for t in run["Tasks"]] == ["Success", "Failed"]
     assert run["Tasks"][1]["Type"] == "Snapshot" and run["Tasks"][1]["Code"] == "InvalidMedia"
+
+
+# ------------------------------------------------------------------ values XML 1.0 cannot carry
+NOT_XML = "\x00\x01\x08\x0b\x0c\x0e\x1f\ufffe\uffff\ud800\udfff\r"
+# Any text, the characters XML cannot carry (and lone surrogates) drawn often.
+ANY_TEXT = st.text(st.one_of(st.characters(codec=None), st.sampled_from(NOT_XML + "<&>%\t\n\"' ]]>")), max_size=40)
+
+
+def test_characters_xml_cannot_carry_are_percent_encoded() -> None:
+    assert xml_text("sec/wf/clip\x01<&>.mp4") == "sec/wf/clip%01<&>.mp4"
+    assert xml_text("a\x00b\x1fc\rd\ufffee\uffff") == "a%00b%1Fc%0Dd%EF%BF%BEe%EF%BF%BF"
+    assert xml_text("lone\ud800") == "lone%ED%A0%80"
+    assert xml_text("tab\tline\n%01 \u00e9\U0001f600") == "tab\tline\n%01 \u00e9\U0001f600"  # left as they are
+
+
+def test_a_key_with_a_control_character_renders_well_formed_xml() -> None:
+    job = make_job(Input=JobInput(BucketId="in-bucket", Object="sec/wf/clip\x01<&>.mp4", Region="us-east-1"))
+    text = render({"JobsDetail": [jobs_detail(job)]})
+    assert "\x01" not in text
+    assert xmltodict.parse(text)["Response"]["JobsDetail"]["Input"]["Object"] == "sec/wf/clip%01<&>.mp4"
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=ANY_TEXT, output=ANY_TEXT, message=ANY_TEXT, header=ANY_TEXT, name=ANY_TEXT)
+def test_every_answer_parses_whatever_its_values_hold(key: str, output: str, message: str, header: str,
+                                                      name: str) -> None:
+    """Keys, output names, messages, object metadata and names with any characters at all: the
+    job detail, the run and an error all parse, and each value reads back as `xml_text` wrote it."""
+    job = make_job(Input=JobInput(BucketId="in-bucket", Object=key, Region="us-east-1",
+                                  CosHeaders=[{"Key": "x-cos-meta-note", "Value": header}]),
+                   Message=message, State="Failed", Code="InvalidMedia")
+    job.Operation.Output.Object = output
+    job.Workflow = job.Workflow.model_copy(update={"WorkflowName": name})  # type: ignore[union-attr]
+    execution = Execution(id="i" + "c" * 32, queue_id="p" + "b" * 32, bucket="in-bucket", job_ids=[job.JobId],
+                          created=CREATED, workflow_id="w" + "d" * 32, workflow_name=name, object=key)
+    for fmt_root, content in (("Response", {"JobsDetail": [jobs_detail(job)]}),
+                              ("Response", {"WorkflowExecution": workflow_execution(execution, [job])}),
+                              ("Error", {"Code": "InvalidArgument", "Message": f"object {key} does not exist"})):
+        parsed = xmltodict.parse(document(fmt_root, content), strip_whitespace=False)[fmt_root]
+        if "JobsDetail" in parsed:
+            detail = parsed["JobsDetail"]
+            assert (detail["Input"]["Object"] or "") == xml_text(key)
+            assert (detail["Operation"]["Output"]["Object"] or "") == xml_text(output)
+            assert (detail["Message"] or "") == xml_text(message)
+            assert (detail["Input"]["CosHeaders"]["Value"] or "") == xml_text(header)
+        elif "WorkflowExecution" in parsed:
+            run = parsed["WorkflowExecution"]
+            assert (run["Object"] or "") == xml_text(key) and (run["WorkflowName"] or "") == xml_text(name)
+        else:
+            assert parsed["Message"] == xml_text(f"object {key} does not exist")
+
+
+def test_an_error_naming_a_bad_key_is_well_formed() -> None:
+    answer = xmlio.error(InvalidInputError("Input.Object: a\x01b does not exist"), "req-1")
+    assert xmltodict.parse(answer.body)["Error"]["Message"] == "Input.Object: a%01b does not exist"
+
+
+@pytest.mark.parametrize(("key", "name"), [("in/clip.MP4", "input.mp4"), ("in/clip.\x00mp4", "input"),
+                                           ("in/clip\x01.mp4", "input.mp4"), ("in/a.b/c", "input"), ("in/x.m\u00e9", "input")])
+def test_a_download_takes_the_key_extension_only_when_a_file_may_bear_it(monkeypatch, tmp_path, key, name) -> None:
+    from mediaflow.persistence import storage
+
+    written: list[str] = []
+    client = type("S3", (), {"download_file": lambda self, bucket, key, path: written.append(path)})()
+    monkeypatch.setattr(storage.aws, "client", lambda service: client)
+    assert storage.download("b", key, tmp_path).name == name
+    assert written == [str(tmp_path / name)]

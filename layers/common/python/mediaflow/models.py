@@ -19,6 +19,11 @@ from .speech.params import SpeechParams
 JobState = Literal["Submitted", "Running", "Success", "Failed", "Pause", "Cancel"]
 Feature = Literal["media", "speech", "doc"]  # the feature queues of a bucket
 FINAL_STATES = ("Success", "Failed", "Cancel")
+# Bounds on the free-form strings a request may set, so that a record stays small whatever is sent.
+MAX_KEY = 1024  # an object key or key template (S3 keys are at most 1024 bytes)
+MAX_URL = 2048  # a callback or object URL
+MAX_NAME = 256  # a queue or topic name, ARN or URL (SQS names are at most 80 characters, SNS 256)
+MAX_REGION = 64
 
 
 class Model(BaseModel):
@@ -32,8 +37,8 @@ def _blank_to_none(value: Any) -> Any:
 # ------------------------------------------------------------------ notification rules
 class MqConfig(Model):
     MqMode: Literal["Queue", "Topic"] = "Queue"
-    MqRegion: str | None = None
-    MqName: str | None = None
+    MqRegion: str | None = Field(None, max_length=MAX_REGION)
+    MqName: str | None = Field(None, max_length=MAX_NAME)
 
 
 class NotifyConfig(Model):
@@ -41,12 +46,12 @@ class NotifyConfig(Model):
 
     State: Literal["On", "Off"] = "On"
     Type: Literal["Url", "TDMQ"] = "Url"
-    Url: str | None = None
-    Event: str = "TaskFinish,WorkflowFinish"
+    Url: str | None = Field(None, max_length=MAX_URL)
+    Event: str = Field("TaskFinish,WorkflowFinish", max_length=256)
     ResultFormat: Literal["XML", "JSON"] = "XML"
-    MqMode: str | None = None
-    MqRegion: str | None = None
-    MqName: str | None = None
+    MqMode: str | None = Field(None, max_length=16)
+    MqRegion: str | None = Field(None, max_length=MAX_REGION)
+    MqName: str | None = Field(None, max_length=MAX_NAME)
 
     _blank = field_validator("Url", "MqMode", "MqRegion", "MqName", mode="before")(_blank_to_none)
 
@@ -68,10 +73,10 @@ class JobInput(Model):
 
 
 class OutputSpec(Model):
-    Region: str | None = None
-    Bucket: str | None = None
-    Object: str = ""  # required by every Tag that writes files (not MediaInfo)
-    SpriteObject: str | None = None
+    Region: str | None = Field(None, max_length=MAX_REGION)
+    Bucket: str | None = Field(None, max_length=63)
+    Object: str = Field("", max_length=MAX_KEY)  # required by every Tag that writes files (not MediaInfo)
+    SpriteObject: str | None = Field(None, max_length=MAX_KEY)
 
     _blank = field_validator("Region", "Bucket", "SpriteObject", mode="before")(_blank_to_none)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from ..exceptions import InvalidInputError
 from ..models import FINAL_STATES, Execution, Job
 from ..persistence import store
+
+MAX_DESCRIBE = 50  # job ids in one DescribeMediaJob
 
 
 def exec_key(execution_id: str) -> tuple[str, str]:
@@ -68,7 +71,10 @@ def start_job(job_id: str, started: datetime) -> None:
 
 
 def describe_jobs(bucket: str, job_ids: list[str]) -> tuple[list[Job], list[str]]:
-    """The jobs of a bucket among `job_ids`, and the ids that name none (NonExistJobIds)."""
+    """The jobs of a bucket among `job_ids` (at most MAX_DESCRIBE, as COS allows), and the ids that
+    name none (NonExistJobIds)."""
+    if len(job_ids) > MAX_DESCRIBE:
+        raise InvalidInputError(f"at most {MAX_DESCRIBE} job ids at once, not {len(job_ids)}")
     found, missing = [], []
     for job_id in job_ids:
         job = get_job(job_id)

@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from .. import aws, config, ids
-from ..exceptions import InvalidInputError, NotFoundError
+from ..exceptions import InvalidInputError, MediaflowError, NotFoundError
 from ..models import (
     FINAL_STATES,
+    MAX_KEY,
+    MAX_URL,
     Execution,
     Feature,
     Job,
@@ -37,8 +39,8 @@ JOB_ID_PREFIX: dict[Feature, str] = {"media": ids.JOB, "speech": ids.SPEECH_JOB,
 
 
 class RequestInput(Model):
-    Object: str | None = None
-    Url: str | None = None
+    Object: str | None = Field(None, max_length=MAX_KEY)
+    Url: str | None = Field(None, max_length=MAX_URL)
 
 
 class JobsRequest(Model):
@@ -49,7 +51,7 @@ class JobsRequest(Model):
     Operation: list[dict[str, Any]]
     QueueId: str | None = None
     QueueType: str | None = None
-    CallBack: str | None = None
+    CallBack: str | None = Field(None, max_length=MAX_URL)
     CallBackFormat: Literal["XML", "JSON"] | None = None
     CallBackType: Literal["Url", "TDMQ"] | None = None
     CallBackMqConfig: MqConfig | None = None
@@ -111,7 +113,8 @@ def _check_object(bucket: str, key: str) -> None:
 def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_url: str,
                 feature: Feature = "media") -> list[Job]:
     """Validate every operation, then create and queue one job per operation on the bucket's queue of
-    `feature` (whose tickets go to `queue_url`). Nothing is written unless the whole request is valid."""
+    `feature` (whose tickets go to `queue_url`). Nothing is written unless the whole request is valid,
+    the size of every record included; should a write still fail, what was written is taken back."""
     buckets.require_served(bucket, "the request's bucket")
     request = parse_jobs_request(body, FEATURE_TAGS[feature])
     region = config.region()
@@ -133,19 +136,41 @@ def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_
     notify = callback_rule(request, queue)
     check_target(notify)
     created = now()
-    jobs = []
+    jobs, executions = [], []
     for operation in operations:
         job_id = ids.new_id(JOB_ID_PREFIX[feature])
-        job = Job(JobId=job_id, Tag=request.Tag, State="Pause" if queue.State == "Paused" else "Submitted",
-                  CreationTime=created, QueueId=queue.QueueId,
-                  Input=JobInput(BucketId=bucket, Object=request.Input.Object, Region=region),
-                  Operation=operation, execution_id=job_id, notify=notify)
-        put_job(job)
-        enqueue(Execution(id=job_id, queue_id=queue.QueueId, feature=feature, bucket=bucket, priority=operation.JobLevel,
-                          job_ids=[job_id], created=created, object=request.Input.Object, notify=notify))
-        jobs.append(job)
+        jobs.append(Job(JobId=job_id, Tag=request.Tag, State="Pause" if queue.State == "Paused" else "Submitted",
+                        CreationTime=created, QueueId=queue.QueueId,
+                        Input=JobInput(BucketId=bucket, Object=request.Input.Object, Region=region),
+                        Operation=operation, execution_id=job_id, notify=notify))
+        executions.append(Execution(id=job_id, queue_id=queue.QueueId, feature=feature, bucket=bucket,
+                                    priority=operation.JobLevel, job_ids=[job_id], created=created,
+                                    object=request.Input.Object, notify=notify))
+    for record in (*jobs, *executions):  # every record fits before the first is written
+        store.check_size(record, "the job")
+    queued = 0
+    try:
+        for job, execution in zip(jobs, executions):
+            put_job(job)
+            enqueue(execution)
+            queued += 1
+    except Exception:
+        _take_back(jobs, queued)
+        raise
     send_ticket(queue_url, queue.QueueId)
     return jobs
+
+
+def _take_back(jobs: list[Job], queued: int) -> None:
+    """A request whose writes failed half way, for the caller to send again: the jobs it queued are
+    cancelled (unless one has started already) and the one written without its execution goes."""
+    for job in jobs[:queued]:
+        try:
+            _cancel_execution(job)
+        except MediaflowError:
+            pass
+    if queued < len(jobs):
+        store.delete(*job_key(jobs[queued].JobId))
 
 
 def cancel_jobs(bucket: str, job_ids: list[str]) -> None:
@@ -157,8 +182,11 @@ def cancel_jobs(bucket: str, job_ids: list[str]) -> None:
     for job_id, job in zip(job_ids, jobs):
         if job is None or job.Input.BucketId != bucket:
             raise NotFoundError(f"job {job_id} does not exist")
-    for job in jobs:
-        _cancel_execution(job)  # type: ignore[arg-type]
+    for job in filter(None, jobs):
+        try:
+            _cancel_execution(job)
+        except NotFoundError as error:  # a job never queued: no execution (whose key is not for callers)
+            raise NotFoundError(f"job {job.JobId} cannot be cancelled: it was never queued") from error
 
 
 def _cancel_execution(job: Job) -> None:

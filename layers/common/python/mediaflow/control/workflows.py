@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 import xmltodict
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from .. import ids
 from ..exceptions import InvalidInputError, NotFoundError
-from ..models import Model, NotifyConfig
+from ..models import MAX_KEY, Model, NotifyConfig
 from ..notify.targets import check_target
 from ..persistence import store
 from ..times import now
@@ -40,7 +40,7 @@ class ExtFilter(Model):
     Image: bool = False
     ContentType: bool = False
     Custom: bool = False
-    CustomExts: str | None = None
+    CustomExts: str | None = Field(None, max_length=1024)
     AllFile: bool = False
 
     _bools = field_validator("Video", "Audio", "Image", "ContentType", "Custom", "AllFile", mode="before")(_true)
@@ -60,8 +60,8 @@ class ExtFilter(Model):
 
 
 class StartInput(Model):
-    QueueId: str | None = None
-    ObjectPrefix: str = ""
+    QueueId: str | None = Field(None, max_length=64)
+    ObjectPrefix: str = Field("", max_length=MAX_KEY)
     NotifyConfig: Any = None
     ExtFilter: Any = None
 

@@ -43,7 +43,7 @@ class DocParams(BaseModel):
     """<DocProcess>. Pages are chosen by PageRanges if given, else StartPage..EndPage (see `pages`);
     images are drawn at ImageDpi scaled by Zoom (see `scale`)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False, str_max_length=2048)
 
     SrcType: str | None = None  # the caller's word for the input type; the content decides (docs.detect)
     TgtType: Literal["jpg", "png", "pdf"] = "jpg"

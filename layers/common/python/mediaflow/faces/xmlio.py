@@ -8,9 +8,12 @@ import xmltodict
 from aws_lambda_powertools.event_handler import Response
 
 from ..exceptions import InvalidInputError, MediaflowError
-from ..shapes.cos import render
+from ..shapes.cos import document, render
 
 XML = "application/xml"
+# A <Request> is refused above this size, before it is parsed: the largest workflow is far smaller,
+# and a record made of one stays well within a table item (400 KB) however its text is escaped.
+MAX_BODY_BYTES = 128 * 1024
 # HTTP status of each error Code (the reference lists 400 for the request errors).
 STATUS = {"AccessDenied": 403, "ResourceNotFound": 404, "MethodNotAllowed": 405, "InternalError": 500}
 
@@ -21,11 +24,15 @@ def request_body(body: str | bytes | None, *, required: bool = True) -> dict[str
         if required:
             raise InvalidInputError("the request has no body; a <Request> document is required", code="MissingContent")
         return {}
+    size = len(body.encode() if isinstance(body, str) else body)
+    if size > MAX_BODY_BYTES:
+        raise InvalidInputError(f"the request body is {size} bytes; at most {MAX_BODY_BYTES} are accepted",
+                                code="InvalidContent")
     try:
-        document = xmltodict.parse(body)
+        parsed = xmltodict.parse(body)
     except Exception as error:  # expat reports every syntax error as its own type
         raise InvalidInputError(f"the request body is not XML: {error}", code="InvalidContent") from error
-    request = document.get("Request") if isinstance(document, dict) else None
+    request = parsed.get("Request") if isinstance(parsed, dict) else None
     if not isinstance(request, dict):
         raise InvalidInputError("the request body's root element must be <Request> with children", code="InvalidContent")
     return request
@@ -48,6 +55,6 @@ def empty(request_id: str, status: int = 200) -> Response:
 def error(err: MediaflowError, request_id: str, resource: str = "/") -> Response:
     """COS's <Error>. Every element is filled: Tencent's SDK reads Code only when Resource is there too."""
     status = STATUS.get(err.code, 400 if isinstance(err, InvalidInputError) else 500)
-    body = xmltodict.unparse({"Error": {"Code": err.code, "Message": err.message, "Resource": resource or "/",
-                                        "RequestId": request_id, "TraceId": request_id}}, full_document=True)
+    body = document("Error", {"Code": err.code, "Message": err.message, "Resource": resource or "/",
+                              "RequestId": request_id, "TraceId": request_id})
     return Response(status_code=status, headers=headers(request_id), body=body)

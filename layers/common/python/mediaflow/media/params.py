@@ -83,8 +83,9 @@ def _even_size(value: int | None) -> int | None:
 
 
 class Params(BaseModel):
-    # "inf" and "nan" parse as floats; they are never meaningful here
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False)
+    # "inf" and "nan" parse as floats; they are never meaningful here. Every string is bounded (a URL
+    # or key at most), so that a template or job stays small whatever a request holds.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, allow_inf_nan=False, str_max_length=2048)
 
     @model_validator(mode="before")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +20,7 @@ from ..models import OutputObject
 MADE_BY = "mediaflow-made"
 # Intermediate objects (split pieces, speech chunks, unit specs and results) under the output bucket.
 WORK_PREFIX = "mediaflow-work"
+SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,16}$")
 
 
 def object_key(url: str, bucket: str) -> str:
@@ -42,7 +44,10 @@ def object_key(url: str, bucket: str) -> str:
 
 
 def download(bucket: str, key: str, workdir: Path, name: str = "input") -> Path:
-    target = workdir / (name + posixpath.splitext(key)[1].lower())
+    """The object in `workdir` as `name` and the key's extension (kept only if it is letters and
+    digits: a key may hold any character, a NUL byte included, and a file name may not)."""
+    extension = posixpath.splitext(key)[1].lower()
+    target = workdir / (name + (extension if SAFE_EXTENSION.match(extension) else ""))
     try:
         aws.client("s3").download_file(bucket, key, str(target))
     except ClientError as error:

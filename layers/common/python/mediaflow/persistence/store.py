@@ -37,6 +37,8 @@ from ..exceptions import InvalidInputError, NotFoundError, TransientError
 
 M = TypeVar("M", bound=BaseModel)
 INDEX = "gsi1"
+# A document's bound, its keys and attributes left room: a table item holds at most 400 KB.
+MAX_DOC_BYTES = 350_000
 
 
 class ConflictError(Exception):
@@ -51,8 +53,18 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
+def check_size(doc: BaseModel, what: str) -> str:
+    """The document as stored; InvalidInputError if it is larger than an item may hold. Callers that
+    write several records check each first, so that a request too large writes none of them."""
+    text = doc.model_dump_json()
+    size = len(text.encode())
+    if size > MAX_DOC_BYTES:
+        raise InvalidInputError(f"{what} would take {size} bytes to store; at most {MAX_DOC_BYTES} fit in a record")
+    return text
+
+
 def _item(pk: str, sk: str, doc: BaseModel, version: int, **attributes: Any) -> dict[str, Any]:
-    item = {"pk": pk, "sk": sk, "doc": doc.model_dump_json(), "version": version}
+    item = {"pk": pk, "sk": sk, "doc": check_size(doc, f"the {type(doc).__name__.lower()}"), "version": version}
     item.update({k: v for k, v in attributes.items() if v is not None})
     return item
 

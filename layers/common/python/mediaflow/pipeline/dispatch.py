@@ -3,6 +3,12 @@
 S3 delivers events at least once and out of order, so every id here is derived from
 bucket + key + object version (versionId, else the event sequencer, else the ETag) + workflow:
 a repeated event finds its records already there and creates nothing new.
+
+A key is taken as S3 gives it, whatever characters it holds: one with characters XML 1.0 cannot
+carry (control characters, U+FFFE, U+FFFF) starts its runs like any other. COS runs workflows on
+such keys too, S3 stores them and their outputs, and refusing them here would drop an owner's
+upload without a word to anyone. What they could break is every XML answer that echoes them,
+and those encode such characters where XML is written (`shapes.cos.document`).
 """
 
 from __future__ import annotations

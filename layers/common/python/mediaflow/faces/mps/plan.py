@@ -127,7 +127,7 @@ class TaskPlan(BaseModel):
     notify_key: str | None = None
     session_id: str = ""
     session_context: str = ""
-    input_info: dict[str, Any]  # InputInfo as given, without secrets
+    input_info: dict[str, Any]  # InputInfo as given (the fields we know), without secrets
     notify_info: dict[str, Any] | None = None  # TaskNotifyConfig as given, without NotifyKey
 
     @property
@@ -160,7 +160,6 @@ def plan_task(request_json: dict[str, Any]) -> TaskPlan:
     else:  # MPS: the input's own directory
         output_dir = posixpath.dirname(key) + "/" if key and "/" in key else ""
     tasks = request.MediaProcessTask or MediaProcessTaskInput()
-    raw_tasks = request_json.get("MediaProcessTask") or {}
     subtasks: list[Subtask] = []
     refs: list[SubtaskRef] = []
     for kind in SET_KINDS:
@@ -177,7 +176,7 @@ def plan_task(request_json: dict[str, Any]) -> TaskPlan:
             operation["JobLevel"] = max(0, min(2, request.TasksPriority))
             subtasks.append(Subtask(kind.type, index, kind.tag, operation, item.Definition))
             refs.append(SubtaskRef(Type=kind.type, Index=index, Definition=item.Definition, StorageType=storage[0],
-                                   Input=_public(raw_tasks[kind.field][index])))
+                                   Input=item.given()))
     if not subtasks:
         _refuse("MediaProcessTask", "at least one task is required", code="MissingParameter")
     if len(subtasks) > MAX_SUBTASKS:
@@ -191,8 +190,8 @@ def plan_task(request_json: dict[str, Any]) -> TaskPlan:
         notify=notify, notify_type=notify_type,
         notify_mode=config.NotifyMode if config else "Finish", notify_key=config.NotifyKey if config else None,
         session_id=request.SessionId, session_context=request.SessionContext,
-        input_info=_public(request_json["InputInfo"]),
-        notify_info=_public(request_json["TaskNotifyConfig"]) if config else None,
+        input_info=request.InputInfo.given(),
+        notify_info=config.given(exclude={"NotifyKey"}) if config else None,
     )
 
 
@@ -378,15 +377,3 @@ def _notify(config: TaskNotifyConfig | None) -> tuple[NotifyConfig | None, str |
                             ResultFormat="JSON"), kind
     _refuse(f"{where}.NotifyType", f"{kind!r} is not supported; use URL, TDMQ-CMQ or AWS-SQS")
 
-
-_SECRETS = ("S3SecretId", "S3SecretKey", "NotifyKey")
-
-
-def _public(value: Any) -> Any:
-    """A request part as given, for storing and echoing: nulls and secrets left out (we read and
-    write with our own role; the NotifyKey is kept apart, for signing only)."""
-    if isinstance(value, dict):
-        return {k: _public(v) for k, v in value.items() if v is not None and k not in _SECRETS}
-    if isinstance(value, list):
-        return [_public(v) for v in value]
-    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,44 @@ from ..routing import BUCKET_PATTERN, body_bytes
 from .tasks import describe_task, describe_tasks, process_media
 
 router = Router()
+# Bounds on a request body, checked before it is parsed: the largest ProcessMedia (20 subtasks, their
+# time points) is far smaller, and whatever a request stores stays well within a table item (400 KB).
+MAX_BODY_BYTES = 256 * 1024
+MAX_DEPTH = 16  # objects and arrays within each other; ProcessMedia's deepest is 5
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[][{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep objects and arrays nest in a JSON text, counted without parsing it (strings skipped)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if match.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def read_body(body: bytes) -> dict[str, Any]:
+    """The request's JSON object, refused (InvalidParameter) when too large, nested too deep, not JSON,
+    or holding a lone surrogate (a string no storage or answer can carry)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InvalidInputError(f"the request body is {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted",
+                                code="InvalidParameter")
+    if json_depth(body) > MAX_DEPTH:
+        raise InvalidInputError(f"the request body nests objects and arrays more than {MAX_DEPTH} deep",
+                                code="InvalidParameter")
+    try:
+        parsed = json.loads(body or b"{}")
+    except (ValueError, RecursionError) as error:  # RecursionError: never, with the depth bounded
+        raise InvalidInputError(f"the request body is not JSON: {error}", code="InvalidParameter") from error
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode()
+    except UnicodeEncodeError as error:  # "\ud800" parses as a string that no UTF-8 text can hold
+        raise InvalidInputError("the request body holds a lone surrogate, which is not a character",
+                                code="InvalidParameter") from error
+    if not isinstance(parsed, dict):
+        raise InvalidInputError("the request body must be a JSON object", code="InvalidParameter")
+    return parsed
 
 
 def _process_media(body: dict[str, Any]) -> dict[str, Any]:
@@ -74,12 +113,6 @@ def action() -> Response[str]:
     if name not in ACTIONS:
         raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",
                                 code="InvalidAction")
-    try:
-        body = json.loads(body_bytes(router.current_event) or b"{}")
-    except ValueError as error:
-        raise InvalidInputError(f"the request body is not JSON: {error}", code="InvalidParameter") from error
-    if not isinstance(body, dict):
-        raise InvalidInputError("the request body must be a JSON object", code="InvalidParameter")
-    result = ACTIONS[name](body)
+    result = ACTIONS[name](read_body(body_bytes(router.current_event)))
     payload = {"Response": {**result, "RequestId": router.context["request_id"]}}
     return Response(status_code=200, content_type="application/json", body=json.dumps(payload, ensure_ascii=False))

@@ -7,7 +7,7 @@ from typing import Any
 
 from ... import config, ids
 from ...control import buckets
-from ...control.jobs import created_key, get_execution, jobs_of, put_job
+from ...control.jobs import created_key, get_execution, job_key, jobs_of, put_job
 from ...control.queues import enqueue, ensure_queues, send_ticket
 from ...control.templates import build_operation
 from ...exceptions import (
@@ -35,7 +35,10 @@ class Session(Model):
 
 def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url: str) -> str:
     """Validate a ProcessMedia request and queue its task; the TaskId comes back at once.
-    A SessionId seen before returns the task it started, instead of a second one."""
+    A SessionId seen before returns the task it started, instead of a second one.
+
+    Every check comes before the first write (the records' sizes included), so a refused request
+    writes nothing; should a write still fail, the jobs already written are taken back."""
     plan = plan_task(body)
     region = plan.region or config.region()
     if plan.url:
@@ -59,22 +62,36 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
         check_target(plan.notify)
     operations = [build_operation(sub.tag, sub.operation, default_bucket=output_bucket, default_region=region)
                   for sub in plan.subtasks]
-    if plan.session_id:
-        if not store.put_new(f"SESSION#{plan.session_id}", "SESSION", Session(SessionId=plan.session_id, TaskId=task_id)):
-            return store.must_get(f"SESSION#{plan.session_id}", "SESSION", Session)[0].TaskId
     queue = ensure_queues(bucket)["media"]
     created = now()
     job_ids = [ids.new_id(ids.JOB) for _ in operations]
-    for job_id, sub, operation in zip(job_ids, plan.subtasks, operations):
-        put_job(Job(JobId=job_id, Tag=sub.tag, State="Pause" if queue.State == "Paused" else "Submitted",
-                    CreationTime=created, QueueId=queue.QueueId, Input=JobInput(BucketId=bucket, Object=key, Region=region),
-                    Operation=operation, execution_id=task_id))
+    jobs = [Job(JobId=job_id, Tag=sub.tag, State="Pause" if queue.State == "Paused" else "Submitted",
+                CreationTime=created, QueueId=queue.QueueId, Input=JobInput(BucketId=bucket, Object=key, Region=region),
+                Operation=operation, execution_id=task_id)
+            for job_id, sub, operation in zip(job_ids, plan.subtasks, operations)]
     task = plan.task_info(task_id, job_ids).model_dump(mode="json")
     if plan.url:
         task["import_url"] = plan.url
-    enqueue(Execution(id=task_id, queue_id=queue.QueueId, bucket=bucket, priority=plan.priority, job_ids=job_ids,
-                      created=created, object=key, notify=plan.notify, task=task),
-            gsi2pk=TASKS, gsi2sk=created_key(created, task_id))
+    execution = Execution(id=task_id, queue_id=queue.QueueId, bucket=bucket, priority=plan.priority, job_ids=job_ids,
+                          created=created, object=key, notify=plan.notify, task=task)
+    for record in (*jobs, execution):  # every record fits before the first is written
+        store.check_size(record, "the task")
+    if plan.session_id:
+        if not store.put_new(f"SESSION#{plan.session_id}", "SESSION", Session(SessionId=plan.session_id, TaskId=task_id)):
+            return store.must_get(f"SESSION#{plan.session_id}", "SESSION", Session)[0].TaskId
+    written: list[Job] = []
+    try:
+        for job in jobs:
+            put_job(job)
+            written.append(job)
+        enqueue(execution, gsi2pk=TASKS, gsi2sk=created_key(created, task_id))
+    except Exception:
+        # Not queued: nothing would ever run or end these jobs, so they go, with the session they claimed.
+        for job in written:
+            store.delete(*job_key(job.JobId))
+        if plan.session_id:
+            store.delete(f"SESSION#{plan.session_id}", "SESSION")
+        raise
     send_ticket(media_queue_url, queue.QueueId)
     return task_id
 

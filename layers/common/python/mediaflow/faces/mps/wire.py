@@ -3,27 +3,39 @@ ProcessMedia's InputInfo, OutputStorage, MediaProcessTask and TaskNotifyConfig, 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...media.params import MAX_TIME_OFFSETS, TIME_OFFSET
+from ...models import MAX_KEY, MAX_URL
 from ...shapes.mps import StorageType
+
+# Bounds on what a request may hold (Tencent's where it gives them: SessionId 50, SessionContext
+# 1000). Every string is bounded, so that what a task stores stays small whatever is sent.
+MAX_TEXT = MAX_KEY  # any string without a bound of its own: names, paths
+MAX_INPUT_URL = 4096  # an input URL (presigned URLs run long)
+MAX_TIME_POINT = 32  # one of ExtTimeOffsetSet, such as "3.5s" or "10%"
 
 
 # ------------------------------------------------------------------ request models (SDK shapes)
 class Wire(BaseModel):
     """A request structure: unknown fields ignored, and null read as "not given".
 
-    The SDK's `to_json_string()` sends every field it knows, unset ones as null."""
+    The SDK's `to_json_string()` sends every field it knows, unset ones as null. Unknown fields are
+    dropped here and never stored: `given` is what a task keeps of a request part."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_max_length=MAX_TEXT)
 
     @model_validator(mode="before")
     @classmethod
     def _drop_nulls(cls, data: Any) -> Any:
         return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+    def given(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        """The fields the request gave (validated, unknown ones left out), as JSON values."""
+        return self.model_dump(mode="json", exclude_unset=True, exclude=exclude)
 
 
 def _required() -> Any:
@@ -44,7 +56,7 @@ class S3InputInfo(Wire):
 
 
 class UrlInputInfo(Wire):
-    Url: str = _required()
+    Url: str = Field(min_length=1, max_length=MAX_INPUT_URL)
 
     @field_validator("Url")
     @classmethod
@@ -104,7 +116,8 @@ class TranscodeTaskInput(TaskInput):
 
 
 class SnapshotByTimeOffsetTaskInput(TaskInput):
-    ExtTimeOffsetSet: list[str] | None = Field(default=None, max_length=MAX_TIME_OFFSETS)
+    ExtTimeOffsetSet: list[Annotated[str, Field(max_length=MAX_TIME_POINT)]] | None = Field(
+        default=None, max_length=MAX_TIME_OFFSETS)
     TimeOffsetSet: list[float] | None = Field(default=None, max_length=MAX_TIME_OFFSETS)  # deprecated: seconds
 
     @field_validator("ExtTimeOffsetSet")
@@ -159,7 +172,7 @@ _AwsSQS = AwsSQS
 class TaskNotifyConfig(Wire):
     NotifyType: str = ""  # "" means TDMQ-CMQ to MPS
     NotifyMode: Literal["Finish", "Change"] = "Finish"
-    NotifyUrl: str | None = None
+    NotifyUrl: str | None = Field(default=None, max_length=MAX_URL)
     CmqModel: Literal["Queue", "Topic"] | None = None
     CmqRegion: str | None = None
     TopicName: str | None = None
