@@ -58,3 +58,41 @@ def test_keys_are_created_rotated_and_revoked_in_the_secret() -> None:
         without_key(keys, "AKIDowner")
     with pytest.raises(KeyError):
         without_key(keys, "AKIDnobody")
+
+
+@pytest.fixture
+def keys_secret(monkeypatch: pytest.MonkeyPatch):
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("secretsmanager")
+        arn = client.create_secret(Name="keys", SecretString=json.dumps(
+            {"SecretId": "AKIDowner", "SecretKey": "owner-secret"}))["ARN"]
+        yield client, arn
+
+
+def test_the_keys_command_creates_rotates_lists_and_revokes(keys_secret, capsys: pytest.CaptureFixture[str]) -> None:
+    from mediaflow import cli
+
+    client, arn = keys_secret
+    assert cli.main(["keys", "create", "--secret-arn", arn, "--buckets", "media-*", "--actions", "read,submit"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["Buckets"] == ["media-*"] and created["Actions"] == ["read", "submit"] and created["SecretKey"]
+    assert cli.main(["keys", "rotate", "--secret-arn", arn, created["SecretId"]]) == 0
+    rotated = json.loads(capsys.readouterr().out)
+    stored = parse_keys(client.get_secret_value(SecretId=arn)["SecretString"])
+    assert set(stored) == {"AKIDowner", created["SecretId"], rotated["SecretId"]}  # the old one stays until revoked
+    assert stored[rotated["SecretId"]].Buckets == ["media-*"] and stored[rotated["SecretId"]].Actions == ["read", "submit"]
+    assert cli.main(["keys", "revoke", "--secret-arn", arn, created["SecretId"]]) == 0
+    assert capsys.readouterr().out == f"revoked {created['SecretId']}\n"
+    cli.main(["keys", "list", "--secret-arn", arn])
+    listed = capsys.readouterr().out
+    assert created["SecretId"] not in listed and rotated["SecretId"] in listed and "secret" not in listed.lower()
+    assert cli.main(["keys", "create", "--secret-arn", arn, "--actions", "everything"]) == 1
+    assert cli.main(["keys", "revoke", "--secret-arn", arn, "AKIDnobody"]) == 1

@@ -91,6 +91,57 @@ def show_deliveries(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_secret(args: argparse.Namespace) -> str:
+    if args.secret_arn:
+        return args.secret_arn
+    import boto3
+
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])}
+    return outputs["AccessKeysSecretArn"]
+
+
+def keys(args: argparse.Namespace) -> int:
+    """List, create, rotate or revoke API keys in the stack's keys secret (the API sees a change within
+    the 5 minutes it keeps the keys)."""
+    import boto3
+
+    from .faces.keys import new_key, parse_keys, with_key, without_key
+
+    secrets_manager, arn = boto3.client("secretsmanager"), _keys_secret(args)
+    current = parse_keys(secrets_manager.get_secret_value(SecretId=arn)["SecretString"])
+    if args.action == "list":
+        for key in current.values():
+            print(f"{key.SecretId}  buckets={','.join(key.Buckets)}  actions={','.join(key.Actions)}")
+        return 0
+    if args.action == "revoke":
+        try:
+            changed = without_key(current, args.key_id)
+        except KeyError:
+            raise RuntimeError(f"no key {args.key_id}") from None
+        except ValueError as error:
+            raise RuntimeError(str(error)) from None
+        secrets_manager.put_secret_value(SecretId=arn, SecretString=changed)
+        print(f"revoked {args.key_id}")
+        return 0
+    if args.action == "rotate":
+        if args.key_id not in current:
+            raise RuntimeError(f"no key {args.key_id}")
+        old = current[args.key_id]
+        key = new_key(old.Buckets, old.Actions)
+    else:
+        key = new_key(_listed(args.buckets), _listed(args.actions))
+    secrets_manager.put_secret_value(SecretId=arn, SecretString=with_key(current, key))
+    print(json.dumps({**key.public(), "SecretKey": key.SecretKey}))
+    if args.action == "rotate":
+        print(f"{args.key_id} stays valid until `mediaflow keys revoke {args.key_id}`", file=sys.stderr)
+    return 0
+
+
+def _listed(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediaflow")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,10 +179,27 @@ def main(argv: list[str] | None = None) -> int:
     shown.add_argument("subject", help="a job id (j...), run id (i...) or TaskId")
     shown.set_defaults(func=show_deliveries)
 
+    api_keys = commands.add_parser("keys", help="the API's keys and what each may do").add_subparsers(
+        dest="action", required=True)
+    for name, description in (("list", "the keys, without their secrets"),
+                              ("create", "a new key for some buckets and kinds of operation"),
+                              ("rotate", "a new key with the policy of KEY_ID; KEY_ID stays valid until revoked"),
+                              ("revoke", "remove KEY_ID")):
+        command = api_keys.add_parser(name, help=description)
+        command.add_argument("--stack", default="mediaflow")
+        command.add_argument("--secret-arn", help="the keys secret (default: the stack's AccessKeysSecretArn)")
+        if name in ("rotate", "revoke"):
+            command.add_argument("key_id", metavar="KEY_ID")
+        if name == "create":
+            command.add_argument("--buckets", default="*", help="bucket names or prefixes ending in *, comma separated")
+            command.add_argument("--actions", default="read,submit,configure,admin",
+                                 help="read, submit, configure, admin (comma separated)")
+        command.set_defaults(func=keys)
+
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (RuntimeError, MediaflowError) as error:
+    except (RuntimeError, MediaflowError, ValueError) as error:
         print(f"mediaflow: {error}", file=sys.stderr)
         return 1
 
