@@ -13,9 +13,10 @@ import boto3
 import pytest
 import requests
 from mediaflow import aws
-from mediaflow.exceptions import AccessDeniedError, MediaflowError
+from mediaflow.exceptions import AccessDeniedError, InvalidInputError, MediaflowError
 from mediaflow.faces import auth
 from mediaflow.faces.auth import SignedRequest, access_keys, verify_cos, verify_tc3
+from mediaflow.faces.routing import parse_query
 from moto import mock_aws
 from qcloud_cos import CosConfig
 from qcloud_cos.cos_auth import CosS3Auth
@@ -190,6 +191,14 @@ def test_cos_body_of_same_length_without_content_md5_is_the_documented_limitatio
     request = cos_request("POST", "/jobs", body=JOB_XML)
     swapped = dataclasses.replace(request, body=JOB_XML.replace(b"a.mp4", b"b.mp4"))
     assert verify_cos(swapped, KEYS) == KEY_ID
+
+
+def test_the_query_is_parsed_once_and_a_name_given_twice_is_refused():
+    assert parse_query("cancel&ids=a%2Cb&nextToken=a+b") == {"cancel": "", "ids": "a,b", "nextToken": "a b"}
+    for raw in ("ids=a&ids=b", "ids=a&IDS=b", "cancel&cancel=", "a=1;a=2&a=3"):
+        with pytest.raises(InvalidInputError, match="more than once"):
+            parse_query(raw)
+    assert parse_query("a=1;a=2") == {"a": "1;a=2"}  # ";" separates nothing (it is signed as part of the value)
 
 
 def test_cos_malformed_authorization_is_refused():

@@ -47,10 +47,11 @@ MPS JSON face (`verify_tc3`), TencentCloud API 3.0 TC3-HMAC-SHA256::
   signs only content-type and host, so X-TC-Action/Version/Region are not covered by the signature.
 
 Building a `SignedRequest` from an API Gateway HTTP API (payload v2) event: path = rawPath (not the
-decoded `path` of the route), query parsed from rawQueryString in order with blank values kept
-(`parse_qsl(raw, keep_blank_values=True)`), headers as given (API Gateway lowercases names and joins
-repeated headers with commas), body base64-decoded when isBase64Encoded, else UTF-8 encoded. The
-Host the client signed must be the host it actually called.
+decoded `path` of the route), query parsed once from rawQueryString with blank values kept
+(`routing.parse_query`, which refuses a name given twice; the routes read that same dict), headers
+as given (API Gateway lowercases names and joins repeated headers with commas), body base64-decoded
+when isBase64Encoded, else UTF-8 encoded. The Host the client signed must be the host it actually
+called.
 """
 
 from __future__ import annotations
