@@ -8,8 +8,8 @@ signature; the routers then read `router.context`:
   ``"cos"`` for everything else (COS CI XML);
 * ``bucket`` - COS face: ``/buckets/<bucket>/...`` (path style; the prefix is stripped before
   routing), else the first label of a ``<bucket>.<domain with a dot>`` Host (the SDK's
-  ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``), else the stack's input
-  bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+  ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``; the signature must then
+  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request body names its own buckets);
 * ``query`` - the query string parsed once (`routing.parse_query`: a repeated name is a 400): the
   signature is checked against it and the routes read it (`Route.query`), never API Gateway's
   ``queryStringParameters``, which joins repeated values with commas;
@@ -108,6 +108,12 @@ def bucket_from_host(host: str) -> str | None:
     if not domain or SERVICE_HOST.search(name) or ("." not in domain and domain != "localhost"):
         return None
     return label if BUCKET_NAME.match(label) else None
+
+
+def bucket_in_host(event: dict[str, Any]) -> bool:
+    """Whether the Host header names the request's bucket (not path style, and a bucket-like Host)."""
+    host = _headers(event).get("host") or event["requestContext"].get("domainName", "")
+    return not PATH_STYLE.match(event["rawPath"]) and bucket_from_host(host) is not None
 
 
 def route_bucket(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -233,8 +239,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         query = parse_query(event.get("rawQueryString") or "")  # one parse: verified here, read by the routes
         app.append_context(bucket=bucket, query=query)
         if not (event["requestContext"]["http"]["method"] == "GET" and event["rawPath"] == OPENAPI_PATH):
-            verify = auth.verify_cos if face == COS else auth.verify_tc3
-            app.append_context(access_key=verify(signed_request(event, query), auth.access_keys()))
+            request, keys = signed_request(event, query), auth.access_keys()
+            if face == COS:
+                key_id = auth.verify_cos(request, keys, host_names_bucket=bucket_in_host(event))
+            else:
+                key_id = auth.verify_tc3(request, keys)
+            app.append_context(access_key=key_id)
     except MediaflowError as err:
         return _http_api_result(error_response(err), request_id)
     except Exception:

@@ -17,7 +17,8 @@ COS CI XML face (`verify_cos`), the COS "q-sign" scheme as cos-python-sdk-v5 sig
     SignKey      = hex(HMAC-SHA1(secret, q-key-time))
     Signature    = hex(HMAC-SHA1(SignKey, StringToSign))
 
-  Both time windows must contain now (60 s of clock skew allowed before the start). Every header in
+  Both time windows must contain now (60 s of clock skew allowed before the start). When the Host
+  header names the bucket (virtual-hosted style), host must be in q-header-list. Every header in
   q-header-list must be present and every query parameter must be listed in q-url-param-list (and
   vice versa), so nothing unsigned can be slipped into the query. The one exception is a bare action
   flag that the SDK appends without signing (`PUT /jobs/<id>?cancel`): an empty `cancel` is allowed
@@ -96,8 +97,12 @@ class SignedRequest:
 UNSIGNED_FLAGS = frozenset({"cancel"})
 
 
-def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None) -> str:
-    """Check a COS-signed request; return its access key id or raise AccessDeniedError."""
+def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None,
+               host_names_bucket: bool = False) -> str:
+    """Check a COS-signed request; return its access key id or raise AccessDeniedError.
+
+    `host_names_bucket`: the bucket comes from the Host header (virtual-hosted style), so the signature
+    must cover the Host, or it would be good for every bucket."""
     now = time.time() if now is None else now
     headers = _lower_keys(request.headers)
     fields = _cos_fields(headers.get("authorization", ""))
@@ -112,6 +117,8 @@ def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
     _check_cos_window(fields["q-key-time"], now, "q-key-time")
 
     signed_headers = _cos_names(fields["q-header-list"])
+    if host_names_bucket and "host" not in signed_headers:
+        raise AccessDeniedError("the Host header names the bucket, so host must be signed (it is not in q-header-list)")
     present = {_cos_quote(name).lower(): value for name, value in headers.items()}
     missing = [name for name in signed_headers if name not in present]
     if missing:
