@@ -73,6 +73,10 @@ def replayed_with(body: bytes, **headers: str) -> dict[str, Any]:
     return event
 
 
+def with_header(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
+    return {**event, "headers": {**event["headers"], name: value}}
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -85,6 +89,7 @@ def replayed_with(body: bytes, **headers: str) -> dict[str, Any]:
                      id="replayed-same-length-body-md5-signed"),
         pytest.param(lambda: tc3_event("DescribeTasks", {}, secret="wrong"), id="json-wrong-key"),
         pytest.param(lambda: tc3_event("ProcessMedia", PROCESS_MEDIA, tamper=b' {"TasksPriority": 10}'), id="json-changed-body"),
+        pytest.param(lambda: with_header(tc3_event("DescribeTasks", {}), "x-tc-timestamp", "9" * 5000), id="json-huge-timestamp"),
     ],
 )
 def test_unsigned_wrong_expired_or_tampered_requests_get_403_and_write_nothing(guarded, make) -> None:
