@@ -118,8 +118,9 @@ MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"
 
 
 def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-              sign: bool = True, secret: str = API_SECRET) -> dict:
-    """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it."""
+              sign: bool = True, secret: str = API_SECRET, sign_host: bool = True) -> dict:
+    """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it (`sign_host`:
+    the SDK's SignHost, False leaves the Host out of q-header-list)."""
     import requests
     from mediaflow.local.front import http_api_event
     from qcloud_cos import CosConfig
@@ -129,7 +130,8 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
     signer = None
     if sign:
         conf = CosConfig(Region="ap-guangzhou", SecretId=API_KEY_ID, SecretKey=secret)
-        signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)))
+        signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                           sign_host=sign_host)
     prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
     sent = [("Host", parts.netloc), *prepared.headers.items()]
     return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,

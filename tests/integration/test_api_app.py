@@ -84,6 +84,21 @@ def test_path_style_signature_covers_the_bucket(serve) -> None:
     assert serve(signed)["statusCode"] == 403
 
 
+def test_a_bucket_named_by_the_host_needs_the_host_signed(serve) -> None:
+    """Signed without the Host (the SDK's SignHost=False), a request would be good for every bucket."""
+    unsigned_host = event("GET", f"https://{SDK_HOST}/queue", sign_host=False)
+    assert "host" not in unsigned_host["headers"]["authorization"].split("q-header-list=")[1].split("&")[0]
+    result = serve(unsigned_host)
+    assert result["statusCode"] == 403
+    error = xml(result)["Error"]
+    assert error["Code"] == "AccessDenied" and "host must be signed" in error["Message"]
+    assert queue_bucket(serve(event("GET", f"https://{SDK_HOST}/queue"))) == "hostbucket-1250000000"
+    # path style: the bucket is in the signed path; no bucket in the Host: the stack's input bucket
+    assert queue_bucket(serve(event("GET", "http://127.0.0.1/buckets/pathbucket-1250000000/queue", sign_host=False))) == (
+        "pathbucket-1250000000")
+    assert serve(event("GET", "http://localhost/queue", sign_host=False))["statusCode"] == 200
+
+
 def test_unknown_route_is_404(serve) -> None:
     result = serve(event("GET", f"https://{SDK_HOST}/no-such-thing"))
     assert result["statusCode"] == 404

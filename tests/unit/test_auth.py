@@ -13,9 +13,10 @@ import boto3
 import pytest
 import requests
 from mediaflow import aws
-from mediaflow.exceptions import AccessDeniedError, MediaflowError
+from mediaflow.exceptions import AccessDeniedError, InvalidInputError, MediaflowError
 from mediaflow.faces import auth
 from mediaflow.faces.auth import SignedRequest, access_keys, verify_cos, verify_tc3
+from mediaflow.faces.routing import parse_query
 from moto import mock_aws
 from qcloud_cos import CosConfig
 from qcloud_cos.cos_auth import CosS3Auth
@@ -47,14 +48,16 @@ def cos_request(
     headers: dict[str, str] | None = None,
     secret_id: str = KEY_ID,
     secret_key: str = SECRET,
+    expire: int = 10000,
 ) -> SignedRequest:
-    """Sign as the SDK does (Host and Content-Type set, params signed) and turn it into a SignedRequest."""
+    """Sign as the SDK does (Host and Content-Type set, params signed; the window is [now - 60, now +
+    expire]) and turn it into a SignedRequest."""
     url = f"https://{HOST}{path}" + (f"?{raw_query}" if raw_query else "")
     all_headers = {"Host": HOST, "Content-Type": "application/xml", **(headers or {})}
     prepared = requests.Request(method, url, params=params, headers=all_headers, data=body).prepare()
     signed_params = dict(params or {}) | dict(parse_qsl(raw_query, keep_blank_values=True))
     conf = CosConfig(Region="ap-guangzhou", SecretId=secret_id, SecretKey=secret_key)
-    CosS3Auth(conf, path, params=signed_params)(prepared)
+    CosS3Auth(conf, path, params=signed_params, expire=expire)(prepared)
     return to_signed(prepared)
 
 
@@ -142,6 +145,37 @@ def test_cos_signature_not_yet_valid_is_refused():
     assert "not yet valid" in denied(verify_cos, request, now=time.time() - 300)
 
 
+def sign_time(request: SignedRequest) -> tuple[int, int]:
+    window = request.headers["Authorization"].split("q-sign-time=")[1].split("&")[0]
+    start, end = window.split(";")
+    return int(start), int(end)
+
+
+def test_cos_window_that_ends_before_it_starts_is_refused():
+    request = cos_request("GET", "/jobs", expire=-85)  # [T - 60, T - 85]
+    start, end = sign_time(request)
+    assert end < start
+    # now = T - 100 is after start - 60 s of skew and before the end: only the order gives it away
+    assert "ends before it starts" in denied(verify_cos, request, now=start - 40)
+
+
+def test_cos_window_longer_than_a_day_is_refused():
+    century = cos_request("GET", "/jobs", expire=100 * 365 * 86400)
+    assert "more than 24 hours" in denied(verify_cos, century)
+    day = cos_request("GET", "/jobs", expire=86400 - 60)  # exactly 24 h with the SDK's 60 s back
+    assert verify_cos(day, KEYS) == KEY_ID
+    assert "more than 24 hours" in denied(verify_cos, cos_request("GET", "/jobs", expire=86400 - 59))
+
+
+def test_cos_window_times_must_be_plain_short_integers():
+    request = cos_request("GET", "/jobs")
+    auth_header = request.headers["Authorization"]
+    start, end = sign_time(request)
+    for window in ("9" * 5000 + ";" + "9" * 5000, f"-{start};{end}", f"{start};{end};1", f"{start}", f"+{start};{end}"):
+        forged = with_header(request, "Authorization", auth_header.replace(f"q-sign-time={start};{end}", f"q-sign-time={window}"))
+        assert "malformed q-sign-time" in denied(verify_cos, forged)
+
+
 def test_cos_tampered_header_is_refused():
     request = cos_request("POST", "/jobs", body=JOB_XML)
     assert denied(verify_cos, with_header(request, "Content-Type", "application/json")) == "signature mismatch"
@@ -190,6 +224,14 @@ def test_cos_body_of_same_length_without_content_md5_is_the_documented_limitatio
     request = cos_request("POST", "/jobs", body=JOB_XML)
     swapped = dataclasses.replace(request, body=JOB_XML.replace(b"a.mp4", b"b.mp4"))
     assert verify_cos(swapped, KEYS) == KEY_ID
+
+
+def test_the_query_is_parsed_once_and_a_name_given_twice_is_refused():
+    assert parse_query("cancel&ids=a%2Cb&nextToken=a+b") == {"cancel": "", "ids": "a,b", "nextToken": "a b"}
+    for raw in ("ids=a&ids=b", "ids=a&IDS=b", "cancel&cancel=", "a=1;a=2&a=3"):
+        with pytest.raises(InvalidInputError, match="more than once"):
+            parse_query(raw)
+    assert parse_query("a=1;a=2") == {"a": "1;a=2"}  # ";" separates nothing (it is signed as part of the value)
 
 
 def test_cos_malformed_authorization_is_refused():
@@ -265,6 +307,12 @@ def test_tc3_tampered_signed_header_or_timestamp_is_refused():
     assert denied(verify_tc3, with_header(request, "Host", "evil.example")) == "signature mismatch"
     moved = with_header(request, "X-TC-Timestamp", str(int(request.headers["X-TC-Timestamp"]) + 1))
     assert denied(verify_tc3, moved) == "signature mismatch"
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 5000, "9" * 13, "1e9", "-1", "+1700000000", " ", "\u0661\u0662", "1.5"],
+                         ids=["5000-digits", "13-digits", "exponent", "negative", "plus", "blank", "arabic-indic", "fraction"])
+def test_tc3_timestamp_must_be_a_plain_short_integer(timestamp):
+    assert "malformed X-TC-Timestamp" in denied(verify_tc3, with_header(tc3_request(), "X-TC-Timestamp", timestamp))
 
 
 def test_tc3_credential_date_must_match_timestamp():

@@ -8,8 +8,11 @@ signature; the routers then read `router.context`:
   ``"cos"`` for everything else (COS CI XML);
 * ``bucket`` - COS face: ``/buckets/<bucket>/...`` (path style; the prefix is stripped before
   routing), else the first label of a ``<bucket>.<domain with a dot>`` Host (the SDK's
-  ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``), else the stack's input
-  bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+  ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``; the signature must then
+  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+* ``query`` - the query string parsed once (`routing.parse_query`: a repeated name is a 400): the
+  signature is checked against it and the routes read it (`Route.query`), never API Gateway's
+  ``queryStringParameters``, which joins repeated values with commas;
 * ``access_key`` - the access key id the request was signed with.
 """
 
@@ -22,7 +25,6 @@ import re
 import uuid
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
@@ -61,7 +63,7 @@ from .cos import (
     workflows as cos_workflows,
 )
 from .mps import routes as mps_routes
-from .routing import BUCKET_PATTERN
+from .routing import BUCKET_PATTERN, parse_query
 
 COS, MPS = "cos", "mps"
 OPENAPI_PATH = "/openapi.json"
@@ -108,6 +110,12 @@ def bucket_from_host(host: str) -> str | None:
     return label if BUCKET_NAME.match(label) else None
 
 
+def bucket_in_host(event: dict[str, Any]) -> bool:
+    """Whether the Host header names the request's bucket (not path style, and a bucket-like Host)."""
+    host = _headers(event).get("host") or event["requestContext"].get("domainName", "")
+    return not PATH_STYLE.match(event["rawPath"]) and bucket_from_host(host) is not None
+
+
 def route_bucket(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The bucket a COS request addresses, and the event as the routers see it (no /buckets/<b>)."""
     match = PATH_STYLE.match(event["rawPath"])
@@ -122,13 +130,14 @@ def route_bucket(event: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return event, bucket_from_host(host) or setting("INPUT_BUCKET")
 
 
-def signed_request(event: dict[str, Any]) -> auth.SignedRequest:
-    """What the client signed: the path as sent (before /buckets/<b> is stripped), query, headers, body."""
+def signed_request(event: dict[str, Any], query: dict[str, str] | None = None) -> auth.SignedRequest:
+    """What the client signed: the path as sent (before /buckets/<b> is stripped), query (`parse_query`,
+    the very dict the routes then read), headers, body."""
     body = event.get("body") or ""
     return auth.SignedRequest(
         method=event["requestContext"]["http"]["method"],
         path=event["rawPath"],
-        query=dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True)),
+        query=parse_query(event.get("rawQueryString") or "") if query is None else query,
         headers=_headers(event),
         body=base64.b64decode(body) if event.get("isBase64Encoded") else body.encode(),
     )
@@ -227,10 +236,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.append_keys(ci_request_id=request_id, face=face)
     try:
         routed, bucket = route_bucket(event) if face == COS else (event, setting("INPUT_BUCKET"))
-        app.append_context(bucket=bucket)
+        query = parse_query(event.get("rawQueryString") or "")  # one parse: verified here, read by the routes
+        app.append_context(bucket=bucket, query=query)
         if not (event["requestContext"]["http"]["method"] == "GET" and event["rawPath"] == OPENAPI_PATH):
-            verify = auth.verify_cos if face == COS else auth.verify_tc3
-            app.append_context(access_key=verify(signed_request(event), auth.access_keys()))
+            request, keys = signed_request(event, query), auth.access_keys()
+            if face == COS:
+                key_id = auth.verify_cos(request, keys, host_names_bucket=bucket_in_host(event))
+            else:
+                key_id = auth.verify_tc3(request, keys)
+            app.append_context(access_key=key_id)
     except MediaflowError as err:
         return _http_api_result(error_response(err), request_id)
     except Exception:

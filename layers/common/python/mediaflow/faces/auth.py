@@ -17,7 +17,10 @@ COS CI XML face (`verify_cos`), the COS "q-sign" scheme as cos-python-sdk-v5 sig
     SignKey      = hex(HMAC-SHA1(secret, q-key-time))
     Signature    = hex(HMAC-SHA1(SignKey, StringToSign))
 
-  Both time windows must contain now (60 s of clock skew allowed before the start). Every header in
+  Both time windows must contain now (60 s of clock skew allowed before the start), must not end
+  before they start, and must not be longer than 24 hours (`COS_MAX_WINDOW`; the SDK's default is
+  10 060 s), so a captured signature cannot be good for years. When the Host
+  header names the bucket (virtual-hosted style), host must be in q-header-list. Every header in
   q-header-list must be present and every query parameter must be listed in q-url-param-list (and
   vice versa), so nothing unsigned can be slipped into the query. The one exception is a bare action
   flag that the SDK appends without signing (`PUT /jobs/<id>?cancel`): an empty `cancel` is allowed
@@ -42,15 +45,16 @@ MPS JSON face (`verify_tc3`), TencentCloud API 3.0 TC3-HMAC-SHA256::
     SigningKey   = HMAC-SHA256 chain: "TC3"+secret -> date -> service -> "tc3_request"
     Signature    = hex(HMAC-SHA256(SigningKey, StringToSign))
 
-  The timestamp must be within 300 s of now, the credential date must be its UTC date, the service
+  The timestamp must be a plain integer (at most 12 digits) within 300 s of now, the credential date must be its UTC date, the service
   "mps" (or "vod"). The body is always hashed; "UNSIGNED-PAYLOAD" is refused. Limitation: the SDK
   signs only content-type and host, so X-TC-Action/Version/Region are not covered by the signature.
 
 Building a `SignedRequest` from an API Gateway HTTP API (payload v2) event: path = rawPath (not the
-decoded `path` of the route), query parsed from rawQueryString in order with blank values kept
-(`parse_qsl(raw, keep_blank_values=True)`), headers as given (API Gateway lowercases names and joins
-repeated headers with commas), body base64-decoded when isBase64Encoded, else UTF-8 encoded. The
-Host the client signed must be the host it actually called.
+decoded `path` of the route), query parsed once from rawQueryString with blank values kept
+(`routing.parse_query`, which refuses a name given twice; the routes read that same dict), headers
+as given (API Gateway lowercases names and joins repeated headers with commas), body base64-decoded
+when isBase64Encoded, else UTF-8 encoded. The Host the client signed must be the host it actually
+called.
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ from .. import aws
 from ..exceptions import AccessDeniedError, MediaflowError
 
 COS_CLOCK_SKEW = 60  # seconds a COS q-sign-time may start in the future
+COS_MAX_WINDOW = 24 * 3600  # seconds a COS q-sign-time / q-key-time may span
+MAX_TIME_DIGITS = 12  # a Unix time in seconds, with room to spare (longer ones are refused unparsed)
 TC3_MAX_SKEW = 300  # seconds X-TC-Timestamp may be away from now
 TC3_SERVICES = frozenset({"mps", "vod"})
 KEYS_TTL = 300.0  # seconds the keys read from Secrets Manager are reused
@@ -95,8 +101,12 @@ class SignedRequest:
 UNSIGNED_FLAGS = frozenset({"cancel"})
 
 
-def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None) -> str:
-    """Check a COS-signed request; return its access key id or raise AccessDeniedError."""
+def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | None = None,
+               host_names_bucket: bool = False) -> str:
+    """Check a COS-signed request; return its access key id or raise AccessDeniedError.
+
+    `host_names_bucket`: the bucket comes from the Host header (virtual-hosted style), so the signature
+    must cover the Host, or it would be good for every bucket."""
     now = time.time() if now is None else now
     headers = _lower_keys(request.headers)
     fields = _cos_fields(headers.get("authorization", ""))
@@ -111,6 +121,8 @@ def verify_cos(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
     _check_cos_window(fields["q-key-time"], now, "q-key-time")
 
     signed_headers = _cos_names(fields["q-header-list"])
+    if host_names_bucket and "host" not in signed_headers:
+        raise AccessDeniedError("the Host header names the bucket, so host must be signed (it is not in q-header-list)")
     present = {_cos_quote(name).lower(): value for name, value in headers.items()}
     missing = [name for name in signed_headers if name not in present]
     if missing:
@@ -165,15 +177,26 @@ def _cos_fields(authorization: str) -> dict[str, str]:
     return fields
 
 
-def _check_cos_window(window: str, now: float, name: str) -> None:
-    try:
-        start, end = (int(t) for t in window.split(";"))
-    except ValueError:
-        raise AccessDeniedError(f"malformed {name}") from None
+def _check_cos_window(window: str, now: float, name: str) -> int:
+    """Check a "<start>;<end>" window; return its end."""
+    times = window.split(";")
+    if len(times) != 2 or not all(_plain_time(t) for t in times):
+        raise AccessDeniedError(f"malformed {name}")
+    start, end = (int(t) for t in times)
+    if end < start:
+        raise AccessDeniedError(f"malformed {name} (it ends before it starts)")
+    if end - start > COS_MAX_WINDOW:
+        raise AccessDeniedError(f"{name} spans more than {COS_MAX_WINDOW // 3600} hours")
     if now < start - COS_CLOCK_SKEW:
         raise AccessDeniedError(f"signature not yet valid ({name} starts in the future)")
     if now > end:
         raise AccessDeniedError(f"signature expired ({name} has ended)")
+    return end
+
+
+def _plain_time(text: str) -> bool:
+    """Unix seconds as plain ASCII digits, short enough to parse (int() of thousands of digits raises)."""
+    return text.isascii() and text.isdigit() and len(text) <= MAX_TIME_DIGITS
 
 
 def _cos_names(listed: str) -> list[str]:
@@ -210,7 +233,7 @@ def verify_tc3(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
         raise AccessDeniedError("unknown access key id")
 
     timestamp = headers.get("x-tc-timestamp", "").strip()
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    if not _plain_time(timestamp):
         raise AccessDeniedError("missing or malformed X-TC-Timestamp")
     if abs(now - int(timestamp)) > TC3_MAX_SKEW:
         raise AccessDeniedError(f"signature expired (X-TC-Timestamp more than {TC3_MAX_SKEW} s from now)")

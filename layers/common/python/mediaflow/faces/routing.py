@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -15,6 +16,24 @@ from . import xmlio
 
 # An S3 bucket name, as both faces accept it in a path or a body.
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """The query string, parsed once for the signature check and the routes alike (`Route.query` reads
+    this very dict): names as sent, values decoded, blank values kept (``?cancel`` -> ``{"cancel": ""}``).
+
+    A name given twice is refused, and so is a name given twice in different case: the COS signature
+    lowercases names, so ``ids=a&IDS=b`` is one signed name with two values. (API Gateway's
+    `queryStringParameters` joins repeated values with commas, which is why routes never read it.)
+    """
+    query: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        if name.lower() in seen:
+            raise InvalidInputError(f"query parameter {name[:64]!r} is given more than once")
+        seen.add(name.lower())
+        query[name] = value
+    return query
 
 
 class Route:
@@ -31,9 +50,16 @@ class Route:
     def request_id(self) -> str:
         return self.router.context["request_id"]
 
+    def params(self) -> dict[str, str]:
+        """The query as the signature check read it (`parse_query`), by lowercased name: COS signs names
+        lowercased, so ``IDS=`` is the ``ids`` the client signed and filters as ``ids`` does."""
+        query = self.router.context.get("query")
+        if query is None:  # resolved without the API's handler (no signature was checked either)
+            query = parse_query(self.router.current_event.raw_query_string or "")
+        return {name.lower(): value for name, value in query.items()}
+
     def query(self, name: str, default: str | None = None) -> str | None:
-        params = self.router.current_event.query_string_parameters or {}
-        return params.get(name, default)
+        return self.params().get(name.lower(), default)
 
     def path_root(self) -> str:
         """The first part of the request's path: `asr_jobs` for /asr_jobs/<id>."""
@@ -41,7 +67,7 @@ class Route:
 
     def flag(self, name: str) -> bool:
         """A bare query flag such as ?cancel or ?active."""
-        return name in (self.router.current_event.query_string_parameters or {})
+        return name.lower() in self.params()
 
     def body(self, *, required: bool = True) -> dict[str, Any]:
         return xmlio.request_body(body_bytes(self.router.current_event), required=required)
