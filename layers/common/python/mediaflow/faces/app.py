@@ -47,21 +47,12 @@ from ..exceptions import (
 )
 from ..observability import logger
 from . import auth, xmlio
-from .cos import (
-    buckets as cos_buckets,
-)
-from .cos import (
-    jobs as cos_jobs,
-)
-from .cos import (
-    queues as cos_queues,
-)
-from .cos import (
-    templates as cos_templates,
-)
-from .cos import (
-    workflows as cos_workflows,
-)
+from .cos import buckets as cos_buckets
+from .cos import jobs as cos_jobs
+from .cos import queues as cos_queues
+from .cos import templates as cos_templates
+from .cos import workflows as cos_workflows
+from .keys import UNAUTHORISED, ApiKey, action_of, require
 from .mps import routes as mps_routes
 from .routing import BUCKET_PATTERN, parse_query
 
@@ -244,7 +235,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 key_id = auth.verify_cos(request, keys, host_names_bucket=bucket_in_host(event))
             else:
                 key_id = auth.verify_tc3(request, keys)
-            app.append_context(access_key=key_id)
+            app.append_context(access_key=key_id, key=authorise(event, routed, face, bucket, auth.api_keys()[key_id]))
     except MediaflowError as err:
         return _http_api_result(error_response(err), request_id)
     except Exception:
@@ -255,6 +246,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not any(name.lower() == "x-ci-request-id" for name in headers):
         headers["x-ci-request-id"] = request_id
     return result
+
+
+def authorise(event: dict[str, Any], routed: dict[str, Any], face: str, bucket: str, key: ApiKey) -> ApiKey:
+    """Refuse what the key's policy does not allow: on the COS face the operation on its bucket; on the
+    MPS face the kind of action (the buckets a task names are checked by its routes)."""
+    method = event["requestContext"]["http"]["method"]
+    if face == COS:
+        # Listing the served buckets names no bucket: it shows those the key opens (faces/cos/buckets.py).
+        lists_buckets = method == "GET" and routed["rawPath"].rstrip("/") in ("/mediabucket", "/asrbucket", "/docbucket")
+        require(key, action_of(method, routed["rawPath"]), None if lists_buckets else bucket)
+    else:
+        require(key, action_of(method, "/", _headers(event).get("x-tc-action", "")), None, code=UNAUTHORISED)
+    return key
 
 
 def _http_api_result(response: Response, request_id: str) -> dict[str, Any]:

@@ -62,7 +62,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -72,6 +71,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from .. import aws
 from ..exceptions import AccessDeniedError, MediaflowError
+from .keys import ApiKey, parse_keys
 
 COS_CLOCK_SKEW = 60  # seconds a COS q-sign-time may start in the future
 COS_MAX_WINDOW = 24 * 3600  # seconds a COS q-sign-time / q-key-time may span
@@ -284,46 +284,34 @@ def _hmac(key: bytes, message: bytes, digest: str) -> bytes:
 
 # --- access keys --------------------------------------------------------------------------------
 
-_cached: tuple[str, float, dict[str, str]] | None = None  # (secret ARN, expires at, keys)
+_cached: tuple[str, float, dict[str, ApiKey]] | None = None  # (secret ARN, expires at, keys)
 
 
-def access_keys() -> dict[str, str]:
-    """Access key id -> secret key, from Secrets Manager (cached 300 s), else the environment, else none.
-
-    The secret's SecretString is {"SecretId": ..., "SecretKey": ...} or a list of such pairs (rotation).
-    """
+def api_keys() -> dict[str, ApiKey]:
+    """The API's keys with their policies, from Secrets Manager (cached 300 s), else the environment
+    (one key that may do everything), else none. The secret's format is in `faces/keys.py`."""
     global _cached
     arn = os.environ.get("ACCESS_KEYS_SECRET_ARN")
     if arn:
         if _cached is None or _cached[0] != arn or time.monotonic() >= _cached[1]:
             secret = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
-            _cached = (arn, time.monotonic() + KEYS_TTL, _parse_key_pairs(secret))
+            found = parse_keys(secret)
+            if not found:  # never include the secret's text: it holds the keys
+                raise MediaflowError("the access key secret is not {SecretId, SecretKey} JSON or a list of them")
+            _cached = (arn, time.monotonic() + KEYS_TTL, found)
         return dict(_cached[2])
     key_id, secret_key = os.environ.get("MEDIAFLOW_ACCESS_KEY_ID"), os.environ.get("MEDIAFLOW_SECRET_ACCESS_KEY")
     if key_id and secret_key:
-        return {key_id: secret_key}
+        return {key_id: ApiKey(SecretId=key_id, SecretKey=secret_key)}
     return {}
+
+
+def access_keys() -> dict[str, str]:
+    """Access key id -> secret key, what the signatures are checked against."""
+    return {key_id: key.SecretKey for key_id, key in api_keys().items()}
 
 
 def reset() -> None:
     """Forget the cached keys (tests, or to pick up a rotated secret at once)."""
     global _cached
     _cached = None
-
-
-def _parse_key_pairs(secret_string: str) -> dict[str, str]:
-    try:
-        pairs = json.loads(secret_string)
-    except ValueError:
-        pairs = None
-    if isinstance(pairs, dict):
-        pairs = [pairs]
-    valid = isinstance(pairs, list) and all(
-        isinstance(p, dict) and isinstance(p.get("SecretId"), str) and isinstance(p.get("SecretKey"), str)
-        and p["SecretId"] and p["SecretKey"]
-        for p in pairs
-    )
-    if not valid:
-        # Never include the secret's text: it holds the keys.
-        raise MediaflowError("the access key secret is not {SecretId, SecretKey} JSON or a list of them")
-    return {p["SecretId"]: p["SecretKey"] for p in pairs}

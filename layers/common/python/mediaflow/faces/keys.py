@@ -30,7 +30,7 @@ from ..exceptions import AccessDeniedError
 
 Action = Literal["read", "submit", "configure", "admin"]
 ACTIONS: tuple[Action, ...] = ("read", "submit", "configure", "admin")
-KEY_ID = re.compile(r"^AKID[A-Za-z0-9]{8,60}$")
+UNAUTHORISED = "AuthFailure.UnauthorizedOperation"  # the MPS face's code for a refused permission
 
 # MPS actions (X-TC-Action) and COS routes (method, path) -> the kind of operation they are.
 MPS_ACTIONS: dict[str, Action] = {"ProcessMedia": "submit", "DescribeTaskDetail": "read", "DescribeTasks": "read",
@@ -104,12 +104,13 @@ def action_of(method: str, path: str, tc_action: str | None = None) -> Action:
     return "admin"
 
 
-def require(key: ApiKey, action: Action, bucket: str) -> None:
-    """Refuse, naming the missing permission, what the key may not do on the bucket."""
-    if key.may(action, bucket):
+def require(key: ApiKey, action: Action, bucket: str | None, *, code: str = "AccessDenied") -> None:
+    """Refuse, naming the missing permission, what the key may not do on the bucket (None: the kind of
+    operation only, where the buckets are checked once the request is read)."""
+    if action in key.Actions and (bucket is None or key.sees(bucket)):
         return
-    missing = f"{action}" if key.sees(bucket) else f"{action} on bucket {bucket}"
-    raise AccessDeniedError(f"the key {key.SecretId} lacks the permission {missing}")
+    missing = action if bucket is None or key.sees(bucket) else f"{action} on bucket {bucket}"
+    raise AccessDeniedError(f"the key {key.SecretId} lacks the permission {missing}", code=code)
 
 
 # ------------------------------------------------------------------ the keys secret, changed by the CLI

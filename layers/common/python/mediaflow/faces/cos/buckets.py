@@ -46,7 +46,9 @@ def list_buckets() -> Response[str]:
                                         State="Active", Access="Granted", Events="On")
                for name in buckets.own_buckets()}
     records.update({record.BucketId: record for record in buckets.activated()})
-    listed = [records[name] for name in sorted(records) if part in name and (not names or name in names)]
+    key = router.context.get("key")
+    listed = [records[name] for name in sorted(records)
+              if part in name and (not names or name in names) and (key is None or key.sees(name))]
     shown = listed[(page - 1) * size: page * size]
     return route.ok({"TotalCount": len(listed), "PageNumber": page, "PageSize": size,
                      "MediaBucketList": [_element(record) for record in shown]})

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from ...config import setting
 from ...exceptions import InvalidInputError
 from ...notify import inbox
+from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
 from .tasks import describe_task, describe_tasks, process_media
 
@@ -59,21 +60,23 @@ def read_body(body: bytes) -> dict[str, Any]:
 
 
 def _process_media(body: dict[str, Any]) -> dict[str, Any]:
-    task_id = process_media(body, default_bucket=setting("INPUT_BUCKET"), media_queue_url=setting("MEDIA_QUEUE_URL"))
+    task_id = process_media(body, default_bucket=setting("INPUT_BUCKET"), media_queue_url=setting("MEDIA_QUEUE_URL"),
+                            api_key=router.context.get("key"))
     return {"TaskId": task_id}
 
 
 def _describe_task_detail(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body.get("TaskId"), str):
         raise InvalidInputError("TaskId is required", code="MissingParameter")
-    return describe_task(body["TaskId"])
+    return describe_task(body["TaskId"], router.context.get("key"))
 
 
 def _describe_tasks(body: dict[str, Any]) -> dict[str, Any]:
     limit = body.get("Limit", 10)
     if not isinstance(limit, int) or not 1 <= limit <= 100:
         raise InvalidInputError("Limit: an integer from 1 to 100", code="InvalidParameterValue")
-    return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"))
+    return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"),
+                          api_key=router.context.get("key"))
 
 
 
@@ -89,13 +92,20 @@ class ConfirmEventsRequest(BaseModel):
 
 def _pull_events(body: dict[str, Any]) -> dict[str, Any]:
     request = PullEventsRequest.model_validate(body)
-    return {"EventSet": inbox.pull(request.Bucket or router.context["bucket"])}
+    return {"EventSet": inbox.pull(_readable(request.Bucket or router.context["bucket"]))}
 
 
 def _confirm_events(body: dict[str, Any]) -> dict[str, Any]:
     request = ConfirmEventsRequest.model_validate(body)
-    inbox.confirm(request.Bucket or router.context["bucket"], request.EventHandles)
+    inbox.confirm(_readable(request.Bucket or router.context["bucket"]), request.EventHandles)
     return {}
+
+
+def _readable(bucket: str) -> str:
+    """The bucket whose inbox is read, once the caller's key is known to open it."""
+    if router.context.get("key") is not None:
+        require(router.context["key"], "read", bucket, code=UNAUTHORISED)
+    return bucket
 
 
 ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

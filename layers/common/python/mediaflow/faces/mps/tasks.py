@@ -23,6 +23,7 @@ from ...persistence import store
 from ...persistence.storage import object_exists
 from ...shapes import mps
 from ...times import now
+from ..keys import UNAUTHORISED, ApiKey, require
 from .plan import plan_task
 
 TASKS = "TASKS"  # the gsi2 partition listing every task, newest last
@@ -33,7 +34,8 @@ class Session(Model):
     TaskId: str
 
 
-def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url: str) -> str:
+def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url: str,
+                  api_key: ApiKey | None = None) -> str:
     """Validate a ProcessMedia request and queue its task; the TaskId comes back at once.
     A SessionId seen before returns the task it started, instead of a second one.
 
@@ -50,6 +52,7 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
         buckets.require_served(bucket, "OutputStorage")  # the URL's object is imported there
     else:
         bucket, key = plan.bucket or default_bucket, plan.key or ""
+        _may_submit(api_key, bucket)  # before anything is looked up in it
         buckets.require_served(bucket, "InputInfo")
         if not object_exists(bucket, key):
             raise InvalidInputError(f"InputInfo: object {key} does not exist in bucket {bucket}",
@@ -58,6 +61,8 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
     key = key or f"imports/{task_id}/{plan.url_name}"
     output_bucket = plan.output_bucket or bucket
     buckets.require_served(output_bucket, "OutputStorage")
+    for named in (bucket, output_bucket):
+        _may_submit(api_key, named)
     if plan.notify:
         check_target(plan.notify)
     operations = [build_operation(sub.tag, sub.operation, default_bucket=output_bucket, default_region=region)
@@ -96,20 +101,29 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
     return task_id
 
 
-def describe_task(task_id: str) -> dict[str, Any]:
+def _may_submit(api_key: ApiKey | None, bucket: str) -> None:
+    if api_key is not None:
+        require(api_key, "submit", bucket, code=UNAUTHORISED)
+
+
+def describe_task(task_id: str, api_key: ApiKey | None = None) -> dict[str, Any]:
+    """A task's detail; a task of a bucket the key does not open does not exist for it."""
     try:
         execution = get_execution(task_id) if mps.is_task_id(task_id) else None
     except NotFoundError:
         execution = None
-    if execution is None or execution.task is None:
+    if execution is None or execution.task is None or (api_key is not None and not api_key.sees(execution.bucket)):
         raise InvalidInputError(f"TaskId: {task_id} does not exist", code="ResourceNotFound.TaskNotExist")
     return mps.describe_task_detail(execution, jobs_of(execution), execution.task)
 
 
-def describe_tasks(*, status: str | None, limit: int, scroll_token: str | None) -> dict[str, Any]:
+def describe_tasks(*, status: str | None, limit: int, scroll_token: str | None,
+                   api_key: ApiKey | None = None) -> dict[str, Any]:
+    """The newest tasks first, of the buckets the key opens."""
     if status not in (None, "", "WAITING", "PROCESSING", "FINISH"):
         raise InvalidInputError("Status: WAITING, PROCESSING or FINISH", code="InvalidParameterValue")
     page = store.query_page("gsi2", TASKS, Execution, size=limit, ascending=False, after=scroll_token or None,
-                            keep=lambda e: not status or mps.task_status(e) == status)
+                            keep=lambda e: (not status or mps.task_status(e) == status)
+                            and (api_key is None or api_key.sees(e.bucket)))
     return {"TaskSet": [mps.task_summary(e, jobs_of(e), e.task or {}) for e in page.items],
             "ScrollToken": page.next_token, "TotalCount": len(page.items)}
