@@ -122,3 +122,24 @@ def test_front_answers_502_when_the_function_fails() -> None:
     finally:
         front.stop()
     assert reply.status_code == 502 and reply.json()["message"] == "Internal Server Error"
+
+
+def test_front_refuses_a_body_over_api_gateways_limit_before_reading_it() -> None:
+    import socket
+
+    seen: list[dict] = []
+    front = ApiFront(lambda event: seen.append(event) or {"statusCode": 200, "body": ""}, port=0).start()
+    host, port = front.server.server_address[:2]
+    try:
+        # 256 MB announced, none of it sent: the answer comes at once, without waiting for the body.
+        with socket.create_connection((host, port), timeout=5) as raw:
+            raw.sendall(b"POST /jobs HTTP/1.1\r\nHost: bk1.ci.ap-guangzhou.myqcloud.com\r\n"
+                        b"Content-Length: 268435456\r\n\r\n")
+            answer = raw.recv(4096)
+        chunked = requests.post(f"{front.url}/jobs", data=iter([b"<Request/>"]), timeout=10)
+        at_limit = requests.post(f"{front.url}/jobs", data=b"x" * (10 * 1024 * 1024), timeout=30)
+    finally:
+        front.stop()
+    assert answer.startswith(b"HTTP/1.1 413") and b"Request Entity Too Large" in answer
+    assert chunked.status_code == 411 and at_limit.status_code == 200
+    assert len(seen) == 1  # only the request within the limit reached the function

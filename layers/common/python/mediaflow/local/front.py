@@ -25,6 +25,7 @@ logger = logging.getLogger("mediaflow.local")
 DEFAULT_PORT = 4567
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
 # Hop-by-hop headers are the front's business, not the function's (http.server frames the body itself).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (HTTP API: 10 MB)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -128,7 +129,14 @@ class ApiFront:
             protocol_version = "HTTP/1.1"
 
             def _proxy(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = self.headers.get("Content-Length") or "0"
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    return self._refuse(411, "Length Required")  # read no body of unknown size
+                if not length.isdigit():
+                    return self._refuse(400, "Bad Request")
+                if int(length) > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway refuses it
+                    return self._refuse(413, "Request Entity Too Large")
+                body = self.rfile.read(int(length))
                 event = http_api_event(self.command, self.path, list(self.headers.items()), body,
                                        source_ip=self.client_address[0], protocol=self.request_version)
                 try:
@@ -145,6 +153,16 @@ class ApiFront:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
+
+            def _refuse(self, status: int, message: str) -> None:
+                data = json.dumps({"message": message}).encode()
+                self.close_connection = True  # the unread body goes with the connection
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _proxy  # noqa: N815
 
