@@ -11,7 +11,8 @@ repeat of a write gets the first one's answer instead of acting again); the rout
 * ``bucket`` - COS face: ``/buckets/<bucket>/...`` (path style; the prefix is stripped before
   routing), else the first label of a ``<bucket>.<domain with a dot>`` Host (the SDK's
   ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``; the signature must then
-  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request
+  body names its own buckets);
 * ``query`` - the query string parsed once (`routing.parse_query`: a repeated name is a 400): the
   signature is checked against it and the routes read it (`Route.query`), never API Gateway's
   ``queryStringParameters``, which joins repeated values with commas;
