@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,13 +122,44 @@ API_KEY_ID, API_SECRET = "AKIDmediaflowtests00000000000000", "tests-secret-key-0
 MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"
 
 
+_SIGNED_AT: dict[str, set[int]] = {}
+
+
+@contextmanager
+def signing_clock(module: Any, *request: Any) -> Iterator[None]:
+    """Have an SDK module sign at a second no identical request was signed at (stepping back a second
+    at a time). The SDKs sign with a one-second clock and no nonce, and the API takes an identical
+    signature for the same request again (a write's repeat gets the first one's answer), while each
+    event made here stands for a request of its own. Reuse an event to send the same request twice."""
+    used = _SIGNED_AT.setdefault(hashlib.sha256(repr(request).encode()).hexdigest(), set())
+    second = int(time.time())
+    while second in used:
+        second -= 1
+    used.add(second)
+    real = module.time
+
+    class Clock:  # the module's `time`, whose time() is that second
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        @staticmethod
+        def time() -> float:
+            return float(second)
+
+    module.time = Clock()
+    try:
+        yield
+    finally:
+        module.time = real
+
+
 def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
               sign: bool = True, secret: str = API_SECRET, sign_host: bool = True) -> dict:
     """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it (`sign_host`:
     the SDK's SignHost, False leaves the Host out of q-header-list)."""
     import requests
     from mediaflow.local.front import http_api_event
-    from qcloud_cos import CosConfig
+    from qcloud_cos import CosConfig, cos_auth
     from qcloud_cos.cos_auth import CosS3Auth
 
     parts = urlsplit(url)
@@ -132,7 +168,8 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
         conf = CosConfig(Region="ap-guangzhou", SecretId=API_KEY_ID, SecretKey=secret)
         signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)),
                            sign_host=sign_host)
-    prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
+    with signing_clock(cos_auth, method, url, body, sorted((headers or {}).items()), secret, sign_host):
+        prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
     sent = [("Host", parts.netloc), *prepared.headers.items()]
     return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,
                           prepared.body or b"", source_ip="203.0.113.10")
@@ -159,7 +196,8 @@ def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: by
                           ClientProfile(httpProfile=HttpProfile(endpoint=host)))
     internal = RequestInternal(host, "POST", "/")
     encoder = SimpleNamespace(dumps=lambda _: raw) if raw is not None else abstract_client.json
-    with mock.patch.object(abstract_client, "json", encoder):
+    signed = raw if raw is not None else json.dumps(params, sort_keys=True)
+    with signing_clock(abstract_client, action, signed, secret, tamper), mock.patch.object(abstract_client, "json", encoder):
         client._build_req_inter(action, params, internal)
     return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
                           source_ip="203.0.113.10")

@@ -15,6 +15,7 @@ import pytest
 import xmltodict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mediaflow.exceptions import AccessDeniedError
 from mediaflow.persistence import store
 from support import MP4_SD, cos_event, tc3_event
 
@@ -37,9 +38,10 @@ def xml_body(request: dict[str, Any]) -> bytes:
 
 
 def snapshot() -> list[tuple[str, str, int]]:
-    """Every record in the table, with its version: a refused request must change none."""
+    """Every record in the table, with its version: a refused request must change none. (The record of
+    a signature accepted once is no state: it only stops that signature from being used again.)"""
     items = store.table().scan()["Items"]
-    return sorted((i["pk"], i["sk"], int(i.get("version", 0))) for i in items)
+    return sorted((i["pk"], i["sk"], int(i.get("version", 0))) for i in items if not i["pk"].startswith("SIGNATURE#"))
 
 
 @pytest.fixture
@@ -235,3 +237,86 @@ def test_a_signed_trigger_runs_on_the_signed_object_only(guarded, stack, sample_
                                        "&object=in%2Fother.mp4&object=in%2Fclip.mp4"))
     assert tampered["statusCode"] == 400, tampered["body"]
     assert snapshot() == before
+
+
+# ------------------------------------------------------------------ captured requests used again
+def with_body(event: dict[str, Any], body: bytes) -> dict[str, Any]:
+    return {**event, "body": base64.b64encode(body).decode(), "isBase64Encoded": True}
+
+
+def records(prefix: str) -> int:
+    return sum(pk.startswith(prefix) for pk, _, _ in snapshot())
+
+
+def test_a_captured_write_cannot_carry_another_body_of_the_same_length(guarded) -> None:
+    """The SDK signs Content-Length, not the body: the signature is bound to the body it first came with."""
+    body = xml_body(TEMPLATE)
+    signed = cos_event("POST", f"http://{HOST}/template", body=body)
+    assert "content-md5" not in signed["headers"]["authorization"]
+    assert guarded(signed)["statusCode"] == 200
+    swapped = body.replace(b"<Name>guard</Name>", b"<Name>drauG</Name>")
+    assert len(swapped) == len(body) and swapped != body
+    before = snapshot()
+    again = guarded(with_body(signed, swapped))
+    assert again["statusCode"] == 403, again["body"]
+    assert error_of(again)["Code"] == "AccessDenied" and "already used for another request" in error_of(again)["Message"]
+    assert snapshot() == before
+
+
+def test_an_identical_repeat_of_a_write_gets_the_first_answer_and_acts_once(guarded) -> None:
+    signed = cos_event("POST", f"http://{HOST}/template", body=xml_body(TEMPLATE))
+    templates = records("TEMPLATE#")
+    first = guarded(signed)
+    assert first["statusCode"] == 200, first["body"]
+    assert records("TEMPLATE#") == templates + 1
+    again = guarded(signed)
+    assert again == first  # the same TemplateId and RequestId: answered, not done again
+    assert records("TEMPLATE#") == templates + 1
+
+
+def test_an_identical_repeat_of_a_read_is_served_again(guarded) -> None:
+    listed = cos_event("GET", f"http://{HOST}/template?category=Official&ids={OFFICIAL_1}")
+    assert template_ids(guarded(listed)) == template_ids(guarded(listed)) == [OFFICIAL_1]
+    first, again = (guarded(listed) for _ in range(2))
+    assert xmltodict.parse(first["body"])["Response"]["RequestId"] != xmltodict.parse(again["body"])["Response"]["RequestId"]
+    described = tc3_event("DescribeTasks", {})
+    assert [guarded(described)["statusCode"] for _ in range(2)] == [200, 200]
+
+
+@pytest.mark.parametrize("action", ["PullEvents", "DescribeTasks", "ProcessMedia"])
+def test_a_captured_mps_request_is_not_good_for_another_action(guarded, action) -> None:
+    captured = tc3_event("DescribeTaskDetail", {"TaskId": "mediaflow-WorkflowTask-" + "0" * 32 + "t0"})
+    assert guarded(captured)["statusCode"] == 200
+    before = snapshot()
+    replayed = guarded(with_header(captured, "x-tc-action", action))
+    assert replayed["statusCode"] == 403, replayed["body"]
+    error = json.loads(replayed["body"])["Response"]["Error"]
+    assert error["Code"] == "AuthFailure.SignatureFailure" and "another request" in error["Message"]
+    assert snapshot() == before
+
+
+def test_a_replayed_process_media_makes_no_second_task(guarded, stack, sample_video) -> None:
+    bucket = stack.outputs["InputBucketName"]
+    boto3.client("s3").upload_file(str(sample_video), bucket, "in/clip.mp4")
+    request = {**PROCESS_MEDIA, "InputInfo": {"Type": "COS", "CosInputInfo": {
+        "Bucket": bucket, "Region": "us-east-1", "Object": "/in/clip.mp4"}}}
+    captured = tc3_event("ProcessMedia", request)
+    first = guarded(captured)
+    task_id = json.loads(first["body"])["Response"]["TaskId"]
+    executions = records("EXEC#")
+    assert guarded(captured) == first and json.loads(first["body"])["Response"]["TaskId"] == task_id
+    assert records("EXEC#") == executions
+
+
+def test_a_write_repeated_while_served_or_with_an_answer_too_large_to_keep_is_refused(guarded, monkeypatch) -> None:
+    from mediaflow.faces import app, replay
+
+    request = app.signed_request(cos_event("PUT", f"http://{HOST}/queue/p{'0' * 32}", body=b"<Request/>"))
+    use = replay.first_use(request, mps=False)
+    assert use.write and use.answer is None
+    with pytest.raises(AccessDeniedError, match="being served"):
+        replay.first_use(request, mps=False)
+    monkeypatch.setattr(replay, "MAX_ANSWER", 10)
+    use.keep({"statusCode": 200, "body": "x" * 100})
+    with pytest.raises(AccessDeniedError, match="already served"):
+        replay.first_use(request, mps=False)

@@ -221,6 +221,8 @@ def test_cos_body_of_same_length_is_refused_when_content_md5_was_signed():
 
 
 def test_cos_body_of_same_length_without_content_md5_is_the_documented_limitation():
+    # The verifier alone cannot tell; the API binds a signature to the body it first came with
+    # (faces.replay; test_api_guard's captured-write tests).
     request = cos_request("POST", "/jobs", body=JOB_XML)
     swapped = dataclasses.replace(request, body=JOB_XML.replace(b"a.mp4", b"b.mp4"))
     assert verify_cos(swapped, KEYS) == KEY_ID
@@ -329,6 +331,32 @@ def test_tc3_missing_or_other_authorization_is_refused():
     assert "missing Authorization" in denied(verify_tc3, unsigned)
     legacy = with_header(request, "Authorization", "HmacSHA256 whatever")
     assert "only TC3-HMAC-SHA256" in denied(verify_tc3, legacy)
+
+
+def tc3_signed_with(request: SignedRequest, names: list[str]) -> SignedRequest:
+    """The request signed again with `names` in SignedHeaders (the SDK signs content-type;host only)."""
+    import hmac
+
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    timestamp = headers["x-tc-timestamp"]
+    date = time.strftime("%Y-%m-%d", time.gmtime(int(timestamp)))
+    canonical = "\n".join(["POST", "/", "", "".join(f"{n}:{headers[n].strip().lower()}\n" for n in names), ";".join(names),
+                           hashlib.sha256(request.body).hexdigest()])
+    to_sign = "\n".join(["TC3-HMAC-SHA256", timestamp, f"{date}/mps/tc3_request", hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("TC3" + SECRET).encode()
+    for step in (date, "mps", "tc3_request"):
+        key = hmac.new(key, step.encode(), "sha256").digest()
+    signature = hmac.new(key, to_sign.encode(), "sha256").hexdigest()
+    return with_header(request, "Authorization", f"TC3-HMAC-SHA256 Credential={KEY_ID}/{date}/mps/tc3_request, "
+                                                 f"SignedHeaders={';'.join(names)}, Signature={signature}")
+
+
+def test_tc3_x_tc_action_is_checked_when_the_client_signs_it():
+    request = tc3_signed_with(tc3_request("DescribeTaskDetail"), ["content-type", "host", "x-tc-action"])
+    assert verify_tc3(request, KEYS) == KEY_ID
+    assert denied(verify_tc3, with_header(request, "X-TC-Action", "PullEvents")) == "signature mismatch"
+    assert "x-tc-action" in denied(verify_tc3, dataclasses.replace(
+        request, headers={k: v for k, v in request.headers.items() if k != "X-TC-Action"}))
 
 
 def test_tc3_unsigned_payload_is_refused():

@@ -1,7 +1,9 @@
 """The API function: one Powertools resolver for the COS CI XML face and the MPS JSON face.
 
-Before routing, `handler` gives the request an id, decides its face and its bucket, and checks its
-signature; the routers then read `router.context`:
+Before routing, `handler` gives the request an id, decides its face and its bucket, checks its
+signature and records it as used (`replay`: a signature is good for one request, and an identical
+repeat of a write gets the first one's answer instead of acting again); the routers then read
+`router.context`:
 
 * ``request_id`` - the id returned in ``x-ci-request-id`` (and in every error body);
 * ``face`` - ``"mps"`` for ``POST /`` with an ``X-TC-Action`` header (TencentCloud API 3.0 JSON),
@@ -9,7 +11,8 @@ signature; the routers then read `router.context`:
 * ``bucket`` - COS face: ``/buckets/<bucket>/...`` (path style; the prefix is stripped before
   routing), else the first label of a ``<bucket>.<domain with a dot>`` Host (the SDK's
   ``<bucket>-<appid>.ci.<region>.myqcloud.com``, or ``<bucket>.localhost``; the signature must then
-  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request body names its own buckets);
+  cover the Host), else the stack's input bucket. MPS face: the stack's input bucket (the request
+  body names its own buckets);
 * ``query`` - the query string parsed once (`routing.parse_query`: a repeated name is a 400): the
   signature is checked against it and the routes read it (`Route.query`), never API Gateway's
   ``queryStringParameters``, which joins repeated values with commas;
@@ -46,7 +49,7 @@ from ..exceptions import (
     NotFoundError,
 )
 from ..observability import logger
-from . import auth, xmlio
+from . import auth, replay, xmlio
 from .cos import buckets as cos_buckets
 from .cos import jobs as cos_jobs
 from .cos import queues as cos_queues
@@ -225,6 +228,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     app.clear_context()
     app.append_context(request_id=request_id, face=face)
     logger.append_keys(ci_request_id=request_id, face=face)
+    use: replay.Use | None = None
     try:
         routed, bucket = route_bucket(event) if face == COS else (event, setting("INPUT_BUCKET"))
         query = parse_query(event.get("rawQueryString") or "")  # one parse: verified here, read by the routes
@@ -236,15 +240,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             else:
                 key_id = auth.verify_tc3(request, keys)
             app.append_context(access_key=key_id, key=authorise(event, routed, face, bucket, auth.api_keys()[key_id]))
+            use = replay.first_use(request, mps=face == MPS)  # a signature serves one request; a write acts once
     except MediaflowError as err:
         return _http_api_result(error_response(err), request_id)
     except Exception:
         logger.exception("request could not be placed or authenticated")
         return _http_api_result(error_response(MediaflowError(f"internal error; request id {request_id}")), request_id)
+    if use is not None and use.answer is not None:
+        logger.info("an identical signed write again: answered with the first one's answer")
+        return use.answer
     result = app.resolve(routed, context)
     headers = result.setdefault("headers", {})
     if not any(name.lower() == "x-ci-request-id" for name in headers):
         headers["x-ci-request-id"] = request_id
+    if use is not None:
+        use.keep(result)
     return result
 
 

@@ -26,11 +26,12 @@ COS CI XML face (`verify_cos`), the COS "q-sign" scheme as cos-python-sdk-v5 sig
   flag that the SDK appends without signing (`PUT /jobs/<id>?cancel`): an empty `cancel` is allowed
   unsigned and left out of the signed string, as the SDK leaves it out.
 
-  Limitation: the scheme does not sign the body. When the client signed Content-Length and/or
-  Content-MD5 (the SDK signs Content-Length whenever there is a body, Content-MD5 when it sends
-  one), the body is checked against them: a body of another length, or with another MD5, is refused.
-  A body of the same length is only protected when Content-MD5 was signed; a client that signs
-  neither header can have its body replaced unnoticed.
+  The scheme does not sign the body. When the client signed Content-Length and/or Content-MD5 (the
+  SDK signs Content-Length whenever there is a body, Content-MD5 when it sends one), the body is
+  checked against them: a body of another length, or with another MD5, is refused. Beyond that, a
+  signature is bound to the first request it came with (`replay`), so the same signature with another
+  body of the same length is refused; only Content-MD5 protects the body of a request that is changed
+  before the genuine one arrives.
 
 MPS JSON face (`verify_tc3`), TencentCloud API 3.0 TC3-HMAC-SHA256::
 
@@ -46,8 +47,10 @@ MPS JSON face (`verify_tc3`), TencentCloud API 3.0 TC3-HMAC-SHA256::
     Signature    = hex(HMAC-SHA256(SigningKey, StringToSign))
 
   The timestamp must be a plain integer (at most 12 digits) within 300 s of now, the credential date must be its UTC date, the service
-  "mps" (or "vod"). The body is always hashed; "UNSIGNED-PAYLOAD" is refused. Limitation: the SDK
-  signs only content-type and host, so X-TC-Action/Version/Region are not covered by the signature.
+  "mps" (or "vod"). The body is always hashed; "UNSIGNED-PAYLOAD" is refused. The SDK signs only
+  content-type and host, so X-TC-Action/Version/Region are not covered by its signatures; a client
+  that adds x-tc-action to SignedHeaders has it checked like any signed header, and `replay` binds
+  any signature to the action it first came with.
 
 Building a `SignedRequest` from an API Gateway HTTP API (payload v2) event: path = rawPath (not the
 decoded `path` of the route), query parsed once from rawQueryString with blank values kept
@@ -214,13 +217,7 @@ def verify_tc3(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
     """Check a TC3-HMAC-SHA256-signed request; return its access key id or raise AccessDeniedError."""
     now = time.time() if now is None else now
     headers = _lower_keys(request.headers)
-    authorization = headers.get("authorization", "").strip()
-    if not authorization:
-        raise AccessDeniedError("missing Authorization header")
-    algorithm, _, rest = authorization.partition(" ")
-    if algorithm != "TC3-HMAC-SHA256":
-        raise AccessDeniedError("unsupported signature algorithm (only TC3-HMAC-SHA256)")
-    parts = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in rest.split(","))}
+    parts = _tc3_fields(headers.get("authorization", ""))
     credential, signed, signature = (parts.get(k, "") for k in ("Credential", "SignedHeaders", "Signature"))
     scope = credential.split("/")
     if len(scope) != 4 or scope[3] != "tc3_request" or not signed or not signature:
@@ -271,7 +268,31 @@ def verify_tc3(request: SignedRequest, keys: Mapping[str, str], *, now: float | 
     return key_id
 
 
+def _tc3_fields(authorization: str) -> dict[str, str]:
+    authorization = authorization.strip()
+    if not authorization:
+        raise AccessDeniedError("missing Authorization header")
+    algorithm, _, rest = authorization.partition(" ")
+    if algorithm != "TC3-HMAC-SHA256":
+        raise AccessDeniedError("unsupported signature algorithm (only TC3-HMAC-SHA256)")
+    return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in rest.split(","))}
+
+
 # --- shared -------------------------------------------------------------------------------------
+
+
+def signature_of(request: SignedRequest) -> tuple[str, int]:
+    """A verified request's signature (lowercase hex) and the Unix time from which it is refused as
+    expired: the later end of the COS windows, or X-TC-Timestamp + 300 s (+1)."""
+    headers = _lower_keys(request.headers)
+    authorization = headers.get("authorization", "")
+    if authorization.strip().startswith("TC3-HMAC-SHA256"):
+        signature = _tc3_fields(authorization).get("Signature", "")
+        return signature.lower(), int(headers["x-tc-timestamp"].strip()) + TC3_MAX_SKEW + 1
+    fields = _cos_fields(authorization)
+    ends = (int(fields[name].split(";")[1]) for name in ("q-sign-time", "q-key-time"))
+    return fields["q-signature"].lower(), max(ends) + 1
+
 
 
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:

@@ -4,6 +4,10 @@ Each request becomes the event API Gateway would hand the function and is sent t
 Lambda Invoke, so the deployed ApiFunction answers it in its own worker process (the local runtime's
 `_invoke_lambda`); nothing here knows any route. The Host header is passed on as it came, since the
 bucket may be named in it and clients sign it.
+
+Bodies are held to API Gateway's payload limit (`MAX_BODY`, 10 MB) before anything reads them: a
+Content-Length over it gets 413 unread, a malformed one 400, and a chunked body is read only up to
+the limit (413 past it); the connection is closed after such an answer, as the rest is never read.
 """
 
 from __future__ import annotations
@@ -25,10 +29,54 @@ logger = logging.getLogger("mediaflow.local")
 DEFAULT_PORT = 4567
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
 # Hop-by-hop headers are the front's business, not the function's (http.server frames the body itself).
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (HTTP API: 10 MB)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's payload limit (10 MB)
+MAX_CHUNK_LINE = 1024  # bytes of a chunk-size line (hex size and extensions)
+
+
+class BodyRefused(Exception):
+    """A request body that is not read: too large (413) or framed wrongly (400)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def read_body(headers: Any, rfile: Any, *, limit: int = MAX_BODY) -> bytes:
+    """The request body, never more than `limit` bytes of it read (Content-Length or chunked)."""
+    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        return _read_chunked(rfile, limit)
+    length = (headers.get("Content-Length") or "0").strip()
+    if not (length.isascii() and length.isdigit()) or len(headers.get_all("Content-Length") or []) > 1:
+        raise BodyRefused(400, "Content-Length is not one plain number")
+    if len(length) > 12 or int(length) > limit:
+        raise BodyRefused(413, "Request Entity Too Large")
+    return rfile.read(int(length))
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        line = rfile.readline(MAX_CHUNK_LINE + 1)
+        size = line.split(b";", 1)[0].strip()
+        if len(line) > MAX_CHUNK_LINE or not line.endswith(b"\n") or not size or len(size) > 12:
+            raise BodyRefused(400, "malformed chunked body")
+        try:
+            count = int(size, 16)
+        except ValueError:
+            raise BodyRefused(400, "malformed chunked body") from None
+        if count == 0:
+            while rfile.readline(MAX_CHUNK_LINE + 1) not in (b"\r\n", b"\n", b""):
+                pass  # trailers: not passed on
+            return bytes(body)
+        if len(body) + count > limit:
+            raise BodyRefused(413, "Request Entity Too Large")
+        chunk = rfile.read(count)
+        if len(chunk) != count or rfile.readline(MAX_CHUNK_LINE + 1).strip():
+            raise BodyRefused(400, "malformed chunked body")
+        body += chunk
 
 
 def http_api_event(method: str, target: str, headers: list[tuple[str, str]], body: bytes, *,
@@ -128,15 +176,29 @@ class ApiFront:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def _refuse(self, refused: BodyRefused) -> None:
+                data = json.dumps({"message": refused.message}).encode()
+                self.close_connection = True  # the rest of the body is never read
+                self.send_response(refused.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def handle_expect_100(self) -> bool:
+                length = (self.headers.get("Content-Length") or "0").strip()
+                if length.isascii() and length.isdigit() and (len(length) > 12 or int(length) > MAX_BODY):
+                    self._refuse(BodyRefused(413, "Request Entity Too Large"))  # before the client sends it
+                    return False
+                return super().handle_expect_100()
+
             def _proxy(self) -> None:
-                length = self.headers.get("Content-Length") or "0"
-                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                    return self._refuse(411, "Length Required")  # read no body of unknown size
-                if not length.isdigit():
-                    return self._refuse(400, "Bad Request")
-                if int(length) > MAX_PAYLOAD_BYTES:  # refused unread, as API Gateway refuses it
-                    return self._refuse(413, "Request Entity Too Large")
-                body = self.rfile.read(int(length))
+                try:
+                    body = read_body(self.headers, self.rfile)
+                except BodyRefused as refused:
+                    self._refuse(refused)
+                    return
                 event = http_api_event(self.command, self.path, list(self.headers.items()), body,
                                        source_ip=self.client_address[0], protocol=self.request_version)
                 try:
@@ -153,16 +215,6 @@ class ApiFront:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-
-            def _refuse(self, status: int, message: str) -> None:
-                data = json.dumps({"message": message}).encode()
-                self.close_connection = True  # the unread body goes with the connection
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _proxy  # noqa: N815
 

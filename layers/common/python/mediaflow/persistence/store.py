@@ -12,6 +12,10 @@ Keys (pk / sk, and the gsi1 index for "X of Y" lookups):
 | activation| BUCKET#<bucket>   | ACTIVATION| MEDIABUCKETS                | <bucket>                |
 | template  | TEMPLATE#<id>     | TEMPLATE  | BUCKET#<bucket>#TEMPLATE    | <id>                    |
 | session   | SESSION#<id>      | SESSION   |                             |                         |
+| signature | SIGNATURE#<hex>   | SIGNATURE |                             |                         |
+
+A signature record (`faces.replay`) holds plain attributes, no document, and goes with DynamoDB's TTL
+(`expires`, Unix seconds) once the signature it remembers has expired.
 
 A second index, gsi2, lists records in creation order: jobs by bucket (gsi2pk BUCKET#<bucket>#JOBS),
 workflow runs by workflow (WORKFLOW#<id>#RUNS) and ProcessMedia tasks by bucket (BUCKET#<bucket>#TASKS);
@@ -209,6 +213,46 @@ def _resume_key(index: str, pk: str, token: str) -> dict[str, str]:
     except ValueError as error:
         raise InvalidInputError("nextToken is not a token this service returned") from error
     return {"pk": item_pk, "sk": item_sk, f"{index}pk": pk, f"{index}sk": index_sk}
+
+
+def _matching(matching: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    names = {f"#m{i}": name for i, name in enumerate(matching)}
+    values = {f":m{i}": value for i, value in enumerate(matching.values())}
+    return " AND ".join(f"#m{i} = :m{i}" for i in range(len(matching))), names, values
+
+
+def claim(pk: str, sk: str, *, matching: dict[str, Any] | None = None, **attributes: Any) -> dict[str, Any] | None:
+    """Write a record of plain attributes if none exists, or (given `matching`) if the one that exists
+    has those attribute values. None when written, else the record that stood in the way ({} if it has
+    gone since)."""
+    kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if matching:
+        condition, names, values = _matching(matching)
+        kwargs = {"ConditionExpression": f"attribute_not_exists(pk) OR ({condition})",
+                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+    try:
+        table().put_item(Item={"pk": pk, "sk": sk, **attributes}, **kwargs)
+        return None
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
+    return table().get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item") or {}
+
+
+def set_attributes(pk: str, sk: str, *, matching: dict[str, Any], **attributes: Any) -> bool:
+    """Set plain attributes on a record whose `matching` attributes have those values; False if none has."""
+    condition, names, values = _matching(matching)
+    for i, (name, value) in enumerate(attributes.items()):
+        names[f"#s{i}"], values[f":s{i}"] = name, value
+    try:
+        table().update_item(Key={"pk": pk, "sk": sk}, ConditionExpression=condition,
+                            UpdateExpression="SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(attributes))),
+                            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        return True
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
 
 
 def delete(pk: str, sk: str) -> None:
