@@ -126,13 +126,14 @@ _SIGNED_AT: dict[str, set[int]] = {}
 
 
 @contextmanager
-def signing_clock(module: Any, *request: Any) -> Iterator[None]:
-    """Have an SDK module sign at a second no identical request was signed at (stepping back a second
-    at a time). The SDKs sign with a one-second clock and no nonce, and the API takes an identical
-    signature for the same request again (a write's repeat gets the first one's answer), while each
-    event made here stands for a request of its own. Reuse an event to send the same request twice."""
+def signing_clock(module: Any, *request: Any, ago: int = 0) -> Iterator[None]:
+    """Have an SDK module sign `ago` seconds back, at a second no identical request was signed at
+    (stepping back a second at a time). The SDKs sign with a one-second clock and no nonce, and the API
+    takes an identical signature for the same request again (a write's repeat gets the first one's
+    answer), while each event made here stands for a request of its own. Reuse an event to send the
+    same request twice."""
     used = _SIGNED_AT.setdefault(hashlib.sha256(repr(request).encode()).hexdigest(), set())
-    second = int(time.time())
+    second = int(time.time()) - ago
     while second in used:
         second -= 1
     used.add(second)
@@ -154,9 +155,10 @@ def signing_clock(module: Any, *request: Any) -> Iterator[None]:
 
 
 def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
-              sign: bool = True, secret: str = API_SECRET, sign_host: bool = True) -> dict:
+              sign: bool = True, secret: str = API_SECRET, sign_host: bool = True, signed_ago: int = 0) -> dict:
     """The API Gateway event of a request to `url`, signed as cos-python-sdk-v5 signs it (`sign_host`:
-    the SDK's SignHost, False leaves the Host out of q-header-list)."""
+    the SDK's SignHost, False leaves the Host out of q-header-list; `signed_ago`: seconds back it was
+    signed, as a request captured and sent again later)."""
     import requests
     from mediaflow.local.front import http_api_event
     from qcloud_cos import CosConfig, cos_auth
@@ -168,7 +170,7 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
         conf = CosConfig(Region="ap-guangzhou", SecretId=API_KEY_ID, SecretKey=secret)
         signer = CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)),
                            sign_host=sign_host)
-    with signing_clock(cos_auth, method, url, body, sorted((headers or {}).items()), secret, sign_host):
+    with signing_clock(cos_auth, method, url, body, sorted((headers or {}).items()), secret, sign_host, ago=signed_ago):
         prepared = requests.Request(method, url, data=body or None, headers=headers, auth=signer).prepare()
     sent = [("Host", parts.netloc), *prepared.headers.items()]
     return http_api_event(method, parts.path + (f"?{parts.query}" if parts.query else ""), sent,
@@ -176,10 +178,11 @@ def cos_event(method: str, url: str, *, body: bytes = b"", headers: dict[str, st
 
 
 def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: bytes = b"",
-              raw: str | None = None) -> dict:
+              raw: str | None = None, signed_ago: int = 0) -> dict:
     """The API Gateway event of an MPS call signed by the TencentCloud SDK (TC3-HMAC-SHA256);
     `tamper` is appended to the body after signing; `raw`, if given, is the body signed and sent in
-    place of `params` as JSON (for bodies json.dumps cannot make, such as JSON nested 100,000 deep)."""
+    place of `params` as JSON (for bodies json.dumps cannot make, such as JSON nested 100,000 deep);
+    `signed_ago` as for `cos_event`."""
     from types import SimpleNamespace
     from unittest import mock
 
@@ -197,7 +200,8 @@ def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: by
     internal = RequestInternal(host, "POST", "/")
     encoder = SimpleNamespace(dumps=lambda _: raw) if raw is not None else abstract_client.json
     signed = raw if raw is not None else json.dumps(params, sort_keys=True)
-    with signing_clock(abstract_client, action, signed, secret, tamper), mock.patch.object(abstract_client, "json", encoder):
+    with (signing_clock(abstract_client, action, signed, secret, tamper, ago=signed_ago),
+          mock.patch.object(abstract_client, "json", encoder)):
         client._build_req_inter(action, params, internal)
     return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
                           source_ip="203.0.113.10")

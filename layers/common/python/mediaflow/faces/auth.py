@@ -281,18 +281,25 @@ def _tc3_fields(authorization: str) -> dict[str, str]:
 # --- shared -------------------------------------------------------------------------------------
 
 
-def signature_of(request: SignedRequest) -> tuple[str, int]:
-    """A verified request's signature (lowercase hex) and the Unix time from which it is refused as
-    expired: the later end of the COS windows, or X-TC-Timestamp + 300 s (+1)."""
+@dataclass(frozen=True)
+class Signature:
+    value: str  # the signature, lowercase hex
+    signed_at: int  # when the client signed: X-TC-Timestamp, or q-sign-time's start + the SDK's 60 s back
+    expires: int  # the Unix time from which it is refused as expired
+
+
+def signature_of(request: SignedRequest) -> Signature:
+    """A verified request's signature and its times (the later end of the COS windows, or X-TC-Timestamp + 300 s)."""
     headers = _lower_keys(request.headers)
     authorization = headers.get("authorization", "")
     if authorization.strip().startswith("TC3-HMAC-SHA256"):
+        timestamp = int(headers["x-tc-timestamp"].strip())
         signature = _tc3_fields(authorization).get("Signature", "")
-        return signature.lower(), int(headers["x-tc-timestamp"].strip()) + TC3_MAX_SKEW + 1
+        return Signature(signature.lower(), timestamp, timestamp + TC3_MAX_SKEW + 1)
     fields = _cos_fields(authorization)
+    start = int(fields["q-sign-time"].split(";")[0])
     ends = (int(fields[name].split(";")[1]) for name in ("q-sign-time", "q-key-time"))
-    return fields["q-signature"].lower(), max(ends) + 1
-
+    return Signature(fields["q-signature"].lower(), start + COS_CLOCK_SKEW, max(ends) + 1)
 
 
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:

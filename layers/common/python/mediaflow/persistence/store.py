@@ -12,10 +12,10 @@ Keys (pk / sk, and the gsi1 index for "X of Y" lookups):
 | activation| BUCKET#<bucket>   | ACTIVATION| MEDIABUCKETS                | <bucket>                |
 | template  | TEMPLATE#<id>     | TEMPLATE  | BUCKET#<bucket>#TEMPLATE    | <id>                    |
 | session   | SESSION#<id>      | SESSION   |                             |                         |
-| signature | SIGNATURE#<hex>   | SIGNATURE |                             |                         |
+| signature | SIGNATURE#<hex>   | <request fingerprint> |                 |                         |
 
-A signature record (`faces.replay`) holds plain attributes, no document, and goes with DynamoDB's TTL
-(`expires`, Unix seconds) once the signature it remembers has expired.
+A signature record (`faces.replay`: one per request served under a signature) holds plain attributes,
+no document, and goes with DynamoDB's TTL (`expires`, Unix seconds) once the signature has expired.
 
 A second index, gsi2, lists records in creation order: jobs by bucket (gsi2pk BUCKET#<bucket>#JOBS),
 workflow runs by workflow (WORKFLOW#<id>#RUNS) and ProcessMedia tasks by bucket (BUCKET#<bucket>#TASKS);
@@ -215,23 +215,11 @@ def _resume_key(index: str, pk: str, token: str) -> dict[str, str]:
     return {"pk": item_pk, "sk": item_sk, f"{index}pk": pk, f"{index}sk": index_sk}
 
 
-def _matching(matching: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
-    names = {f"#m{i}": name for i, name in enumerate(matching)}
-    values = {f":m{i}": value for i, value in enumerate(matching.values())}
-    return " AND ".join(f"#m{i} = :m{i}" for i in range(len(matching))), names, values
-
-
-def claim(pk: str, sk: str, *, matching: dict[str, Any] | None = None, **attributes: Any) -> dict[str, Any] | None:
-    """Write a record of plain attributes if none exists, or (given `matching`) if the one that exists
-    has those attribute values. None when written, else the record that stood in the way ({} if it has
-    gone since)."""
-    kwargs: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
-    if matching:
-        condition, names, values = _matching(matching)
-        kwargs = {"ConditionExpression": f"attribute_not_exists(pk) OR ({condition})",
-                  "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+def claim(pk: str, sk: str, **attributes: Any) -> dict[str, Any] | None:
+    """Write a record of plain attributes (no document) unless one exists. None when written, else the
+    record that stood in the way ({} if it has gone since)."""
     try:
-        table().put_item(Item={"pk": pk, "sk": sk, **attributes}, **kwargs)
+        table().put_item(Item={"pk": pk, "sk": sk, **attributes}, ConditionExpression="attribute_not_exists(pk)")
         return None
     except ClientError as error:
         if not is_condition_failure(error):
@@ -239,13 +227,12 @@ def claim(pk: str, sk: str, *, matching: dict[str, Any] | None = None, **attribu
     return table().get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item") or {}
 
 
-def set_attributes(pk: str, sk: str, *, matching: dict[str, Any], **attributes: Any) -> bool:
-    """Set plain attributes on a record whose `matching` attributes have those values; False if none has."""
-    condition, names, values = _matching(matching)
-    for i, (name, value) in enumerate(attributes.items()):
-        names[f"#s{i}"], values[f":s{i}"] = name, value
+def set_attributes(pk: str, sk: str, **attributes: Any) -> bool:
+    """Set plain attributes on an existing record; False if there is none."""
+    names = {f"#s{i}": name for i, name in enumerate(attributes)}
+    values = {f":s{i}": value for i, value in enumerate(attributes.values())}
     try:
-        table().update_item(Key={"pk": pk, "sk": sk}, ConditionExpression=condition,
+        table().update_item(Key={"pk": pk, "sk": sk}, ConditionExpression="attribute_exists(pk)",
                             UpdateExpression="SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(attributes))),
                             ExpressionAttributeNames=names, ExpressionAttributeValues=values)
         return True
@@ -253,6 +240,21 @@ def set_attributes(pk: str, sk: str, *, matching: dict[str, Any], **attributes: 
         if is_condition_failure(error):
             return False
         raise
+
+
+def partition(pk: str, *names: str) -> list[dict[str, Any]]:
+    """The records under one pk (sk and the attributes named), read consistently."""
+    projection = ["pk", "sk", *names]
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True,
+                              "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(projection))),
+                              "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(projection)}}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table().query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def delete(pk: str, sk: str) -> None:
