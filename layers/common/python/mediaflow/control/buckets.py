@@ -61,13 +61,6 @@ def activation(bucket: str) -> Activation | None:
     return found[0] if found else None
 
 
-def is_served(bucket: str) -> bool:
-    if bucket in own_buckets():
-        return True
-    record = activation(bucket)
-    return record is not None and record.State == "Active"
-
-
 def require_served(bucket: str, what: str = "Bucket", *, uploads: bool = False) -> None:
     """Refuse a request on a bucket the stack cannot read and write, saying what to do about it.
     `uploads`: the bucket must also tell the stack of its uploads (a workflow's bucket)."""
@@ -75,9 +68,11 @@ def require_served(bucket: str, what: str = "Bucket", *, uploads: bool = False) 
         raise InvalidInputError(f"{what}: uploads to the stack's output bucket {bucket} start nothing "
                                 "(outputs must not trigger workflows); bind the workflow to the input bucket "
                                 "or an activated one")
-    if is_served(bucket):
+    if bucket in own_buckets():
         return
-    record = activation(bucket)
+    record = activation(bucket)  # read once: served, or why not
+    if record is not None and record.State == "Active":
+        return
     if record is None:
         raise InvalidInputError(
             f"{what}: bucket {bucket} is not served by this stack. Activate it with POST /mediabucket "
@@ -89,15 +84,11 @@ def require_served(bucket: str, what: str = "Bucket", *, uploads: bool = False) 
         "not in place. Apply what POST /mediabucket answered, then POST /mediabucket again.")
 
 
-def role_arns(variable: str) -> list[str]:
-    return _names(variable)
-
-
 def bucket_policy(bucket: str) -> dict[str, Any]:
     """The statements that let the stack's roles read uploads and write outputs in `bucket`."""
     partition = os.environ.get("AWS_PARTITION", "aws")
     objects, whole = f"arn:{partition}:s3:::{bucket}/*", f"arn:{partition}:s3:::{bucket}"
-    readers, writers = role_arns("BUCKET_READER_ROLES"), role_arns("BUCKET_WRITER_ROLES")
+    readers, writers = _names("BUCKET_READER_ROLES"), _names("BUCKET_WRITER_ROLES")
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "MediaflowRead", "Effect": "Allow", "Principal": {"AWS": readers},
          "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": objects},
@@ -149,15 +140,13 @@ def activate(bucket: str) -> Activation:
     """Record the bucket, check the policy and EventBridge setting, and say whether it is served now."""
     created = now()
     existing = activation(bucket)
-    if bucket in own_buckets():
-        record = Activation(BucketId=bucket, Region=config.region(), CreateTime=existing.CreateTime if existing else created,
-                            UpdateTime=created, State="Active", Access="Granted", Events="On")
-    else:
-        events, access = _events_on(bucket), _access_granted(bucket)
-        record = Activation(BucketId=bucket, Region=config.region(),
-                            CreateTime=existing.CreateTime if existing else created, UpdateTime=created,
-                            State="Active" if access and events else "Pending",
-                            Access="Granted" if access else "Missing", Events="On" if events else "Off")
+    own = bucket in own_buckets()
+    events = own or _events_on(bucket)  # first: it tells a bucket that does not exist
+    access = own or _access_granted(bucket)
+    record = Activation(BucketId=bucket, Region=config.region(),
+                        CreateTime=existing.CreateTime if existing else created, UpdateTime=created,
+                        State="Active" if access and events else "Pending",
+                        Access="Granted" if access else "Missing", Events="On" if events else "Off")
     store.put(*_key(bucket), record, gsi1pk=ACTIVATED, gsi1sk=bucket)
     return record
 

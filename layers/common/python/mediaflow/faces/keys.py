@@ -107,7 +107,7 @@ def action_of(method: str, path: str, tc_action: str | None = None) -> Action:
 def require(key: ApiKey, action: Action, bucket: str | None, *, code: str = "AccessDenied") -> None:
     """Refuse, naming the missing permission, what the key may not do on the bucket (None: the kind of
     operation only, where the buckets are checked once the request is read)."""
-    if action in key.Actions and (bucket is None or key.sees(bucket)):
+    if action in key.Actions if bucket is None else key.may(action, bucket):
         return
     missing = action if bucket is None or key.sees(bucket) else f"{action} on bucket {bucket}"
     raise AccessDeniedError(f"the key {key.SecretId} lacks the permission {missing}", code=code)
