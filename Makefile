@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 FFMPEG := layers/ffmpeg/bin/ffmpeg
 FONTS := layers/ffmpeg/fonts/DejaVuSans.ttf
 SYSTEM := $(VENV)/.system-packages
+SWAGGER_UI := layers/common/python/mediaflow/faces/swagger_ui/swagger-ui-bundle.js
 # The SAM CLI has a virtualenv of its own: its pins (click, boto3, ...) stay out of the test tools'.
 SAM_VERSION := 1.170.0
 SAM_VENV := .venv-sam
@@ -46,7 +47,10 @@ $(SYSTEM): $(STAMP)
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); }
 	touch $@
 
-install: $(STAMP) $(FFMPEG) $(FONTS) $(SYSTEM)
+$(SWAGGER_UI):
+	$(MAKE) -C layers/common swagger-ui
+
+install: $(STAMP) $(FFMPEG) $(FONTS) $(SYSTEM) $(SWAGGER_UI)
 
 run: install
 	$(BIN)/mediaflow demo $(if $(INPUT),--input "$(INPUT)")
@@ -61,7 +65,7 @@ lint: $(STAMP) $(SAM)
 # `sam build` without a container engine: zip functions and makefile layers (wheels for Lambda's
 # Linux x86_64 CPython 3.12, fetched by pip), the converter image left to `make converter-image`.
 # The layers' Makefiles run pip with the project's virtualenv Python.
-build: $(STAMP) $(SAM)
+build: $(STAMP) $(SAM) $(SWAGGER_UI)
 	SAM_CLI_TELEMETRY=0 PYTHON=$(abspath $(BIN)/python) $(SAM) build --region us-east-1
 
 # Builds the converter image (needs Docker) and, with IMAGE_REPO=<account>.dkr.ecr.<region>.amazonaws.com/<repo>,
@@ -115,4 +119,4 @@ bench-features: install
 	$(BIN)/python bench/features.py
 
 clean:
-	rm -rf .mediaflow .pytest_cache .aws-sam $(FFMPEG)
+	rm -rf .mediaflow .pytest_cache .aws-sam $(FFMPEG) $(dir $(SWAGGER_UI))

@@ -188,23 +188,53 @@ def tc3_event(action: str, params: dict, *, secret: str = API_SECRET, tamper: by
 
     from mediaflow.local.front import http_api_event
     from tencentcloud.common import abstract_client
+
+    encoder = SimpleNamespace(dumps=lambda _: raw) if raw is not None else abstract_client.json
+    signed = raw if raw is not None else json.dumps(params, sort_keys=True)
+    with (signing_clock(abstract_client, action, signed, secret, tamper, ago=signed_ago),
+          mock.patch.object(abstract_client, "json", encoder)):
+        headers, data = tc3_signed(action, params, secret=secret)
+    return http_api_event("POST", "/", list(headers.items()), data.encode() + tamper, source_ip="203.0.113.10")
+
+
+def tc3_signed(action: str, params: dict, *, secret: str = API_SECRET, host: str = "127.0.0.1:4567") -> tuple[dict, str]:
+    """Headers and body of an MPS call as the TencentCloud SDK makes them (TC3-HMAC-SHA256)."""
     from tencentcloud.common.common_client import CommonClient
     from tencentcloud.common.credential import Credential
     from tencentcloud.common.http.request import RequestInternal
     from tencentcloud.common.profile.client_profile import ClientProfile
     from tencentcloud.common.profile.http_profile import HttpProfile
 
-    host = "127.0.0.1:4567"
     client = CommonClient("mps", "2019-06-12", Credential(API_KEY_ID, secret), "ap-guangzhou",
                           ClientProfile(httpProfile=HttpProfile(endpoint=host)))
     internal = RequestInternal(host, "POST", "/")
-    encoder = SimpleNamespace(dumps=lambda _: raw) if raw is not None else abstract_client.json
-    signed = raw if raw is not None else json.dumps(params, sort_keys=True)
-    with (signing_clock(abstract_client, action, signed, secret, tamper, ago=signed_ago),
-          mock.patch.object(abstract_client, "json", encoder)):
-        client._build_req_inter(action, params, internal)
-    return http_api_event("POST", "/", list(internal.header.items()), internal.data.encode() + tamper,
-                          source_ip="203.0.113.10")
+    client._build_req_inter(action, params, internal)
+    return dict(internal.header), internal.data
+
+
+class SdkSigner:
+    """A `requests` auth that signs whatever request it is given as the SDKs sign theirs: TC3 when it
+    carries X-TC-Action (the body signed as sent), else COS's q-sign (cos-python-sdk-v5, Host signed)."""
+
+    def __call__(self, request: Any) -> Any:
+        from types import SimpleNamespace
+        from unittest import mock
+
+        from qcloud_cos import CosConfig
+        from qcloud_cos.cos_auth import CosS3Auth
+        from tencentcloud.common import abstract_client
+
+        parts = urlsplit(request.url)
+        action = request.headers.get("X-TC-Action")
+        if action is None:
+            conf = CosConfig(Region="ap-guangzhou", SecretId=API_KEY_ID, SecretKey=API_SECRET)
+            return CosS3Auth(conf, parts.path, params=dict(parse_qsl(parts.query, keep_blank_values=True)))(request)
+        # A body that is not UTF-8 is signed as the SDK would sign its text (and so refused: 403).
+        body = request.body.decode(errors="replace") if isinstance(request.body, bytes) else request.body or ""
+        with mock.patch.object(abstract_client, "json", SimpleNamespace(dumps=lambda _: body)):
+            headers, _ = tc3_signed(action, {}, host=parts.netloc)
+        request.headers.update({k: v for k, v in headers.items() if k.lower() != "host"})
+        return request
 
 
 def serve_bucket(bucket: str) -> None:

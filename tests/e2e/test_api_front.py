@@ -30,6 +30,20 @@ def test_openapi_document_is_served(local_stack) -> None:
     assert reply.headers["x-ci-request-id"]
 
 
+def test_docs_page_renders_the_contract_from_bundled_assets(local_stack) -> None:
+    """/docs is Swagger UI from the npm package built into the layer: page and assets come from the API
+    itself, unsigned, and the page reads the served contract (no CDN)."""
+    page = requests.get(f"{local_stack.api_url}/docs", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert 'url: "openapi.json"' in page.text and "//" not in page.text.split("<body>", 1)[1]
+    for asset, kind, marker in (("swagger-ui-bundle.js", "text/javascript", "SwaggerUIBundle"),
+                                ("swagger-ui.css", "text/css", ".swagger-ui")):
+        reply = requests.get(f"{local_stack.api_url}/docs/{asset}", timeout=30)
+        assert reply.status_code == 200 and reply.headers["Content-Type"] == kind, asset
+        assert marker in reply.text and len(reply.content) > 100_000, asset
+    assert requests.get(f"{local_stack.api_url}/docs/../queue", timeout=30).status_code in (403, 404)
+
+
 def test_unsigned_request_gets_the_xml_error(local_stack) -> None:
     reply = requests.get(f"{local_stack.api_url}/queue", timeout=30)
     assert reply.status_code == 403

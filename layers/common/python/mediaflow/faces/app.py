@@ -27,6 +27,7 @@ import json
 import re
 import uuid
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import (
@@ -49,7 +50,7 @@ from ..exceptions import (
     NotFoundError,
 )
 from ..observability import logger
-from . import auth, replay, xmlio
+from . import auth, contract, replay, xmlio
 from .cos import buckets as cos_buckets
 from .cos import jobs as cos_jobs
 from .cos import queues as cos_queues
@@ -60,7 +61,8 @@ from .mps import routes as mps_routes
 from .routing import BUCKET_PATTERN, parse_query
 
 COS, MPS = "cos", "mps"
-OPENAPI_PATH = "/openapi.json"
+OPENAPI_PATH, DOCS_PATH = "/openapi.json", "/docs"
+SWAGGER_UI = Path(__file__).parent / "swagger_ui"
 PATH_STYLE = re.compile(r"^/buckets/(?P<bucket>[^/]+)(?P<rest>/.*)?$")
 BUCKET_NAME = re.compile(BUCKET_PATTERN)
 # Hosts that name the service, not a bucket: API Gateway's and Lambda function URLs' own names.
@@ -209,15 +211,47 @@ def _internal(err: Exception) -> Response:
 # --------------------------------------------------------------------------- documentation
 @cache
 def openapi_document() -> str:
-    return app.get_openapi_json_schema(
-        title="mediaflow", version=__version__,
-        description="COS CI-style media processing (XML face) and an MPS-style JSON face (POST / with X-TC-Action).",
-    )
+    return json.dumps(contract.document(__version__))
 
 
 @app.get(OPENAPI_PATH, include_in_schema=False)
 def _openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document())
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mediaflow API</title>
+<link rel="stylesheet" href="docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div><script src="docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script></body></html>
+"""
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+
+@app.get(DOCS_PATH, include_in_schema=False)
+def _docs() -> Response[str]:
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=DOCS_PAGE)
+
+
+@app.get(DOCS_PATH + "/<asset>", include_in_schema=False)
+def _docs_asset(asset: str) -> Response[str]:
+    """Swagger UI's bundle, fetched from the npm registry when the layer is built (layers/common/Makefile)."""
+    if asset not in DOCS_ASSETS:
+        raise NotFoundError(f"no asset {asset[:64]!r} under {DOCS_PATH}", code="NoSuchRoute")
+    try:
+        body = (SWAGGER_UI / asset).read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise NotFoundError(f"{asset} is not in this build: `make -C layers/common swagger-ui` fetches it",
+                            code="NoSuchRoute") from error
+    return Response(status_code=200, content_type=DOCS_ASSETS[asset], body=body,
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+def unsigned(event: dict[str, Any]) -> bool:
+    """The contract and its page are public: they are read without a key."""
+    path = event["rawPath"]
+    return event["requestContext"]["http"]["method"] == "GET" and (
+        path in (OPENAPI_PATH, DOCS_PATH) or path.startswith(DOCS_PATH + "/"))
 
 
 # --------------------------------------------------------------------------- entry point
@@ -233,7 +267,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         routed, bucket = route_bucket(event) if face == COS else (event, setting("INPUT_BUCKET"))
         query = parse_query(event.get("rawQueryString") or "")  # one parse: verified here, read by the routes
         app.append_context(bucket=bucket, query=query)
-        if not (event["requestContext"]["http"]["method"] == "GET" and event["rawPath"] == OPENAPI_PATH):
+        if not unsigned(event):
             request, keys = signed_request(event, query), auth.access_keys()
             if face == COS:
                 key_id = auth.verify_cos(request, keys, host_names_bucket=bucket_in_host(event))

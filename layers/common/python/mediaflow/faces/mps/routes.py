@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, Field
 
 from ...config import setting
-from ...exceptions import InvalidInputError
+from ...exceptions import InvalidInputError, NotFoundError
 from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
 from .tasks import describe_task, describe_tasks, process_media
+from .wire import Wire
 
 router = Router()
 # Bounds on a request body, checked before it is parsed: the largest ProcessMedia (20 subtasks, their
@@ -65,20 +66,25 @@ def _process_media(body: dict[str, Any]) -> dict[str, Any]:
     return {"TaskId": task_id}
 
 
+class DescribeTaskDetailRequest(Wire):
+    TaskId: str = Field(min_length=1, max_length=128)
+
+
+class DescribeTasksRequest(Wire):
+    Status: Literal["", "WAITING", "PROCESSING", "FINISH"] | None = None
+    Limit: int = Field(default=10, ge=1, le=100, strict=True)
+    ScrollToken: str | None = Field(default=None, max_length=1024)
+
+
 def _describe_task_detail(body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body.get("TaskId"), str):
-        raise InvalidInputError("TaskId is required", code="MissingParameter")
-    return describe_task(body["TaskId"], router.context.get("key"))
+    request = DescribeTaskDetailRequest.model_validate(body)
+    return describe_task(request.TaskId, router.context.get("key"))
 
 
 def _describe_tasks(body: dict[str, Any]) -> dict[str, Any]:
-    limit = body.get("Limit", 10)
-    if not isinstance(limit, int) or not 1 <= limit <= 100:
-        raise InvalidInputError("Limit: an integer from 1 to 100", code="InvalidParameterValue")
-    return describe_tasks(status=body.get("Status"), limit=limit, scroll_token=body.get("ScrollToken"),
+    request = DescribeTasksRequest.model_validate(body)
+    return describe_tasks(status=request.Status, limit=request.Limit, scroll_token=request.ScrollToken,
                           api_key=router.context.get("key"))
-
-
 
 
 class PullEventsRequest(BaseModel):
@@ -119,7 +125,9 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 @router.post("/")
 def action() -> Response[str]:
-    name = router.current_event.headers.get("x-tc-action", "")
+    name = router.current_event.headers.get("x-tc-action")
+    if name is None:  # not an MPS call (faces.app.face_of): no COS operation is POST /
+        raise NotFoundError("no route for POST /: an MPS call names its action in X-TC-Action", code="NoSuchRoute")
     if name not in ACTIONS:
         raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",
                                 code="InvalidAction")
