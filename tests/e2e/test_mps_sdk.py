@@ -138,3 +138,98 @@ def test_notify_mode_change_pushes_each_subtask_then_the_task_to_sqs_and_keeps_t
         pulled |= {e["EventId"]: e["EventHandle"] for e in batch}
         common.call_json("ConfirmEvents", {"Bucket": bucket, "EventHandles": [e["EventHandle"] for e in batch]})
     assert set(events) <= set(pulled)
+
+
+SENTINEL = """<Request><MediaWorkflow><Name>sentinel</Name><Topology>
+<Dependencies><Start>MediaInfo_1</Start><MediaInfo_1>End</MediaInfo_1></Dependencies>
+<Nodes><Start><Type>Start</Type><Input><ObjectPrefix>wf-</ObjectPrefix></Input></Start>
+<MediaInfo_1><Type>MediaInfo</Type></MediaInfo_1></Nodes></Topology></MediaWorkflow></Request>"""
+
+
+def dispatched(workflow_id: str, key: str, timeout: float = 60) -> None:
+    """Wait until the dispatcher has handled the upload of `key`: a COS workflow watching every key
+    under wf- has a run for it (the dispatcher matches every workflow of the bucket in one pass)."""
+    from mediaflow.models import Execution
+    from mediaflow.persistence import store
+
+    deadline = time.monotonic() + timeout
+    while key not in {e.object for e in store.query_page("gsi2", f"WORKFLOW#{workflow_id}#RUNS", Execution,
+                                                         size=100, ascending=True).items}:
+        assert time.monotonic() < deadline, f"the upload of {key} was not dispatched"
+        time.sleep(0.5)
+
+
+def test_a_workflow_with_an_s3_trigger_runs_on_upload_only_while_enabled(local_stack, tmp_path) -> None:
+    """CreateWorkflow (AWS-S3 trigger, Dir and Formats) is created Disabled; once enabled, an upload under
+    Dir of an allowed format runs it as an MPS task whose outputs land under OutputDir and whose FINISH
+    event reaches the URL, which ParseNotification parses; other uploads, and uploads while disabled,
+    run nothing (each upload is known to have been dispatched before this is checked); an enabled
+    workflow is not deleted, a disabled one is."""
+    from mediaflow.control import workflows
+    from mediaflow.local.demo import CallbackReceiver
+
+    bucket = local_stack.outputs["InputBucketName"]
+    s3, mps = local_stack.client("s3"), client(local_stack)
+    clip = make_video(tmp_path / "clip.mp4", seconds=2, size="320x240", audio=False)
+    receiver = CallbackReceiver()
+    sentinel = workflows.create_workflow(bucket, workflows.parse_workflow_xml(SENTINEL)).WorkflowId
+    try:
+        params = {
+            "WorkflowName": "s3-upload-flow",
+            "Trigger": {"Type": "AWS-S3", "AwsS3FileUploadTrigger": {
+                "S3Bucket": bucket, "S3Region": "us-east-1", "Dir": "/wf-in/", "Formats": ["mp4"],
+                "S3SecretId": "AKIA-never-stored", "S3SecretKey": "never-stored"}},
+            "OutputStorage": {"Type": "AWS-S3", "S3OutputStorage": {"S3Bucket": bucket, "S3Region": "us-east-1"}},
+            "OutputDir": "/wf-out/",
+            "MediaProcessTask": {"SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["1s"]}]},
+            "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": receiver.url},
+            "TaskPriority": 3,
+        }
+        workflow_id = mps.CreateWorkflow(request(models.CreateWorkflowRequest, params)).WorkflowId
+        assert isinstance(workflow_id, int)
+        info = mps.DescribeWorkflows(request(models.DescribeWorkflowsRequest, {"WorkflowIds": [workflow_id]}))
+        assert info.TotalCount == 1 and info.WorkflowInfoSet[0].Status == "Disabled"
+        assert "never-stored" not in info.to_json_string()
+
+        s3.upload_file(str(clip), bucket, "wf-in/while-disabled.mp4")
+        dispatched(sentinel, "wf-in/while-disabled.mp4")
+        mps.EnableWorkflow(request(models.EnableWorkflowRequest, {"WorkflowId": workflow_id}))
+        for key in ("wf-in/other-format.mov", "wf-elsewhere/outside-dir.mp4", "wf-in/sub/run-me.mp4"):
+            s3.upload_file(str(clip), bucket, key)
+            dispatched(sentinel, key)
+
+        assert receiver.wait_for(lambda got: len(got) >= 1, timeout=120), "no WorkflowTask callback"
+        content = receiver.received[0]["body"].decode()
+        parsed = mps.ParseNotification(request(models.ParseNotificationRequest, {"Content": content}))
+        assert parsed.EventType == "WorkflowTask"
+        event = parsed.WorkflowTaskEvent
+        assert event.Status == "FINISH" and event.ErrCode == 0, content
+        assert event.InputInfo.S3InputInfo.S3Object == "/wf-in/sub/run-me.mp4"
+        result = event.MediaProcessResultSet[0]
+        assert result.Type == "SnapshotByTimeOffset" and result.SnapshotByTimeOffsetTask.Status == "SUCCESS"
+        outputs = s3.list_objects_v2(Bucket=bucket, Prefix="wf-out/")["Contents"]
+        assert all(o["Key"].startswith("wf-out/run-me") for o in outputs), outputs
+
+        # Only that upload made a task: not the one before enabling, not the other format, not outside Dir.
+        def task_inputs() -> list[str]:
+            tasks = mps.DescribeTasks(request(models.DescribeTasksRequest, {"Limit": 100})).TaskSet
+            inputs = [mps.DescribeTaskDetail(request(models.DescribeTaskDetailRequest, {"TaskId": t.TaskId}))
+                      .WorkflowTask.InputInfo for t in tasks]
+            return [i.S3InputInfo.S3Object for i in inputs if i.Type == "AWS-S3"]
+
+        assert task_inputs().count("/wf-in/sub/run-me.mp4") == 1
+        assert not {"/wf-in/while-disabled.mp4", "/wf-in/other-format.mov", "/wf-elsewhere/outside-dir.mp4"} & set(
+            task_inputs())
+
+        with pytest.raises(TencentCloudSDKException, match="disable it first"):
+            mps.DeleteWorkflow(request(models.DeleteWorkflowRequest, {"WorkflowId": workflow_id}))
+        mps.DisableWorkflow(request(models.DisableWorkflowRequest, {"WorkflowId": workflow_id}))
+        s3.upload_file(str(clip), bucket, "wf-in/after-disable.mp4")
+        dispatched(sentinel, "wf-in/after-disable.mp4")
+        assert "/wf-in/after-disable.mp4" not in task_inputs() and len(receiver.received) == 1
+        mps.DeleteWorkflow(request(models.DeleteWorkflowRequest, {"WorkflowId": workflow_id}))
+        listed = mps.DescribeWorkflows(request(models.DescribeWorkflowsRequest, {"WorkflowIds": [workflow_id]}))
+        assert listed.TotalCount == 0
+    finally:
+        workflows.delete_workflow(bucket, sentinel)
+        receiver.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import secrets
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from ..exceptions import InvalidInputError, NotFoundError
 from ..models import MAX_KEY, Model, NotifyConfig
 from ..notify.targets import check_target
 from ..persistence import store
+from ..shapes.mps import SubtaskRef, TaskInfo
 from ..times import now
 from . import buckets
 from .templates import JOB_TAGS, build_operation
@@ -25,6 +27,7 @@ VIDEO_EXTS = frozenset(
 )
 AUDIO_EXTS = frozenset("mp3 wav aac flac amr m4a wma ogg opus ape aiff ac3".split())
 IMAGE_EXTS = frozenset("jpg jpeg png bmp gif webp tif tiff heic heif avif".split())
+MPS_WORKFLOWS = "MPS#WORKFLOWS"  # the gsi2 partition of the workflows made on the MPS face
 NAME = re.compile(r"^[\w\-\u4e00-\u9fff]{1,128}$")
 PROCESSING_NODES = frozenset(JOB_TAGS)  # node types this build runs
 
@@ -168,6 +171,29 @@ class Topology(Model):
 _Topology = Topology  # the field below shares the type's name
 
 
+class MpsFlow(Model):
+    """What a workflow created on the MPS face adds to its record: each of its runs is an MPS task
+    (`faces/mps/workflows.py` plans it; `pipeline.dispatch.start_run` starts it)."""
+
+    Request: dict[str, Any]  # CreateWorkflow's fields as validated, secrets left out (DescribeWorkflows)
+    InputType: Literal["COS", "AWS-S3"]
+    Region: str
+    Refs: dict[str, SubtaskRef]  # node name -> the subtask it runs
+    Priority: int = 0
+    Notify: NotifyConfig | None = None
+    NotifyInfo: dict[str, Any] | None = None  # TaskNotifyConfig as given, without NotifyKey
+    NotifyKey: str | None = None
+
+    def task(self, task_id: str, bucket: str, key: str, job_ids: dict[str, str]) -> dict[str, Any]:
+        """The run's TaskInfo (as ProcessMedia stores it), its input the uploaded object."""
+        where = ({"CosInputInfo": {"Bucket": bucket, "Region": self.Region, "Object": "/" + key}}
+                 if self.InputType == "COS" else
+                 {"S3InputInfo": {"S3Bucket": bucket, "S3Region": self.Region, "S3Object": "/" + key}})
+        return TaskInfo(TaskId=task_id, InputInfo={"Type": self.InputType, **where}, TasksPriority=self.Priority,
+                        TaskNotifyConfig=self.NotifyInfo, NotifyKey=self.NotifyKey,
+                        Subtasks={job_ids[name]: ref for name, ref in self.Refs.items()}).model_dump(mode="json")
+
+
 class Workflow(Model):
     WorkflowId: str
     Name: str
@@ -176,6 +202,7 @@ class Workflow(Model):
     CreateTime: datetime
     UpdateTime: datetime
     Topology: _Topology
+    Mps: MpsFlow | None = None  # created on the MPS face: runs are MPS tasks
 
     @property
     def start(self) -> StartInput:
@@ -202,13 +229,14 @@ def parse_workflow_xml(body: str | bytes) -> dict[str, Any]:
     return workflow
 
 
-def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -> Workflow:
+def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime, mps: MpsFlow | None = None) -> Workflow:
     """A MediaWorkflow element checked as a whole: graph, nodes, templates and parameters."""
     if not isinstance(spec, dict):
         raise InvalidInputError("MediaWorkflow: the element is required, with Name and Topology", code="InvalidContent")
     try:
         workflow = Workflow.model_validate(
-            {"State": "Active", **spec, "WorkflowId": workflow_id, "BucketId": bucket, "CreateTime": created, "UpdateTime": now()}
+            {"State": "Active", **spec, "WorkflowId": workflow_id, "BucketId": bucket, "CreateTime": created,
+             "UpdateTime": now(), "Mps": mps}
         )
     except ValidationError as error:
         first = error.errors()[0]
@@ -244,11 +272,19 @@ def _validated(bucket: str, spec: Any, *, workflow_id: str, created: datetime) -
     return workflow
 
 
-def create_workflow(bucket: str, spec: Any) -> Workflow:
-    """Validate and store a workflow bound to `bucket`. `spec` is a parsed MediaWorkflow element."""
-    workflow = _validated(bucket, spec, workflow_id=ids.new_id(ids.WORKFLOW), created=now())
-    store.put_new(*workflow_key(workflow.WorkflowId), workflow, gsi1pk=f"BUCKET#{bucket}#WORKFLOW", gsi1sk=workflow.WorkflowId)
-    return workflow
+def create_workflow(bucket: str, spec: Any, *, mps: MpsFlow | None = None) -> Workflow:
+    """Validate and store a workflow bound to `bucket`. `spec` is a parsed MediaWorkflow element; `mps`
+    makes it an MPS workflow, with a numeric id (as MPS's are) and listed for DescribeWorkflows."""
+    workflow = _validated(bucket, spec, workflow_id=ids.new_id(ids.WORKFLOW), created=now(), mps=mps)
+    listing = {"gsi1pk": f"BUCKET#{bucket}#WORKFLOW"}
+    while True:
+        if mps is not None:
+            workflow.WorkflowId = str(secrets.randbelow(9 * 10**9) + 10**9)
+            listing |= {"gsi2pk": MPS_WORKFLOWS, "gsi2sk": workflow.WorkflowId}
+        if store.put_new(*workflow_key(workflow.WorkflowId), workflow, **listing, gsi1sk=workflow.WorkflowId):
+            return workflow
+        if mps is None:
+            raise InvalidInputError(f"WorkflowId {workflow.WorkflowId} exists")  # a 128-bit id: never
 
 
 def get_workflow(bucket: str, workflow_id: str) -> Workflow:
@@ -258,14 +294,18 @@ def get_workflow(bucket: str, workflow_id: str) -> Workflow:
     return found[0]
 
 
-def update_workflow(bucket: str, workflow_id: str, spec: Any) -> Workflow:
+def update_workflow(bucket: str, workflow_id: str, spec: Any, *, mps: MpsFlow | None = None) -> Workflow:
     existing = get_workflow(bucket, workflow_id)
+    if (existing.Mps is None) != (mps is None):
+        face = "MPS (ResetWorkflow)" if existing.Mps else "COS (UpdateMediaWorkflow)"
+        raise InvalidInputError(f"workflow {workflow_id} is changed on the {face} face, where it was created")
     if isinstance(spec, dict):
         spec = {"State": existing.State, **spec}  # an update that names no State keeps the current one
-    workflow = _validated(bucket, spec, workflow_id=workflow_id, created=existing.CreateTime)
+    workflow = _validated(bucket, spec, workflow_id=workflow_id, created=existing.CreateTime, mps=mps)
 
     def change(doc: Workflow) -> None:
         doc.Name, doc.State, doc.Topology, doc.UpdateTime = workflow.Name, workflow.State, workflow.Topology, workflow.UpdateTime
+        doc.Mps = workflow.Mps
 
     return store.mutate(*workflow_key(workflow_id), Workflow, change)
 
@@ -293,6 +333,11 @@ def template_users(bucket: str, template_id: str) -> list[str]:
     """The workflows of a bucket whose nodes name a template."""
     return [w.WorkflowId for w in workflows_for(bucket)
             if any((n.Operation or {}).get("TemplateId") == template_id for n in w.Topology.Nodes.values())]
+
+
+def mps_workflows() -> list[Workflow]:
+    """Every workflow created on the MPS face, oldest first."""
+    return store.query_index(MPS_WORKFLOWS, Workflow, index="gsi2")
 
 
 def workflows_for(bucket: str) -> list[Workflow]:

@@ -22,7 +22,7 @@ from ..control.templates import FIELD, PARAMS, TEMPLATE_TAGS, TOP_LEVEL_FIELDS
 from ..control.workflows import Workflow
 from .keys import MPS_ACTIONS, action_of
 from .mps import routes as mps
-from .mps.wire import ProcessMediaRequest
+from .mps import wire
 
 REF = "#/components/schemas/{model}"
 XML, JSON = "application/xml", "application/json"
@@ -214,13 +214,22 @@ def cos_operations() -> list[Op]:
 # The MPS actions: request model (None: a body of no fields) and the Response's own fields.
 MPS_TASK = obj(("TaskId",), TaskId=STRING, TaskType=STRING, Status=STRING, CreateTime=STRING)
 MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
-    "ProcessMedia": (ProcessMediaRequest, {"TaskId": STRING}),
+    "ProcessMedia": (wire.ProcessMediaRequest, {"TaskId": STRING}),
     "DescribeTaskDetail": (mps.DescribeTaskDetailRequest, {"TaskType": STRING, "Status": STRING,
                                                            "WorkflowTask": {"type": "object"}}),
     "DescribeTasks": (mps.DescribeTasksRequest, {"TaskSet": many(MPS_TASK), "ScrollToken": {"type": ["string", "null"]},
                                                  "TotalCount": INTEGER}),
     "PullEvents": (mps.PullEventsRequest, {"EventSet": many({"type": "object"})}),
     "ConfirmEvents": (mps.ConfirmEventsRequest, {}),
+    "ParseNotification": (wire.ParseNotificationRequest, {name: {} for name in mps.NOTIFICATION_FIELDS}),
+    "CreateWorkflow": (wire.CreateWorkflowRequest, {"WorkflowId": INTEGER}),
+    "ResetWorkflow": (wire.ResetWorkflowRequest, {}),
+    "EnableWorkflow": (wire.WorkflowIdRequest, {}),
+    "DisableWorkflow": (wire.WorkflowIdRequest, {}),
+    "DeleteWorkflow": (wire.WorkflowIdRequest, {}),
+    "DescribeWorkflows": (wire.DescribeWorkflowsRequest, {"TotalCount": INTEGER, "WorkflowInfoSet": many(obj(
+        ("WorkflowId", "WorkflowName", "Status"), WorkflowId=INTEGER, WorkflowName=STRING,
+        Status={"type": "string", "enum": ["Enabled", "Disabled"]}, Trigger={"type": "object"}))}),
 }
 
 

@@ -34,7 +34,10 @@ UNAUTHORISED = "AuthFailure.UnauthorizedOperation"  # the MPS face's code for a 
 
 # MPS actions (X-TC-Action) and COS routes (method, path) -> the kind of operation they are.
 MPS_ACTIONS: dict[str, Action] = {"ProcessMedia": "submit", "DescribeTaskDetail": "read", "DescribeTasks": "read",
-                                  "PullEvents": "read", "ConfirmEvents": "read"}
+                                  "PullEvents": "read", "ConfirmEvents": "read", "ParseNotification": "read",
+                                  "DescribeWorkflows": "read", "CreateWorkflow": "configure",
+                                  "ResetWorkflow": "configure", "EnableWorkflow": "configure",
+                                  "DisableWorkflow": "configure", "DeleteWorkflow": "configure"}
 COS_ROUTES: tuple[tuple[str, re.Pattern[str], Action], ...] = tuple(
     (method, re.compile(pattern), action) for method, pattern, action in (
         ("GET", r"/.*", "read"),

@@ -18,8 +18,9 @@ A signature record (`faces.replay`: one per request served under a signature) ho
 no document, and goes with DynamoDB's TTL (`expires`, Unix seconds) once the signature has expired.
 
 A second index, gsi2, lists records in creation order: jobs by bucket (gsi2pk BUCKET#<bucket>#JOBS),
-workflow runs by workflow (WORKFLOW#<id>#RUNS) and ProcessMedia tasks by bucket (BUCKET#<bucket>#TASKS);
-gsi2sk is the creation time (UTC, sortable) and the id.
+workflow runs by workflow (WORKFLOW#<id>#RUNS), MPS tasks (TASKS: ProcessMedia's and the runs of
+MPS workflows) and MPS workflows (MPS#WORKFLOWS, by id); gsi2sk is otherwise the creation time (UTC,
+sortable) and the id.
 
 Documents carry a `version` that every write checks, so concurrent writers never lose updates.
 """
@@ -144,8 +145,9 @@ def mutate(pk: str, sk: str, model: type[M], change: Callable[[M], Any], *, atte
     raise TransientError(f"{pk} is being changed by too many writers at once")
 
 
-def query_index(gsi1pk: str, model: type[M], *, limit: int | None = None) -> list[M]:
-    kwargs: dict[str, Any] = {"IndexName": INDEX, "KeyConditionExpression": Key("gsi1pk").eq(gsi1pk)}
+def query_index(pk: str, model: type[M], *, limit: int | None = None, index: str = INDEX) -> list[M]:
+    """Every record of an index partition (gsi1 unless named), in its sort-key order."""
+    kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": Key(f"{index}pk").eq(pk)}
     if limit:
         kwargs["Limit"] = limit
     docs: list[M] = []

@@ -28,6 +28,7 @@ from ..exceptions import NotFoundError
 from ..models import CosHeader, Execution, Job, JobInput, WorkflowRef
 from ..persistence import store
 from ..persistence.storage import MADE_BY
+from ..shapes import mps
 from ..times import now
 
 
@@ -89,16 +90,18 @@ def run_listing(workflow_id: str, run_id: str, created: datetime) -> dict[str, s
 def start_run(workflow: Workflow, bucket: str, key: str, *, run_id: str, region: str, headers: list[CosHeader],
               media_queue_url: str, output_bucket: str) -> str:
     """Create (or find again) a run of `workflow` on an object and queue it: one job per node,
-    each knowing its stage and the node whose output it takes."""
+    each knowing its stage and the node whose output it takes. A run of an MPS workflow is an MPS
+    task: its jobs write to the input's bucket by default, it notifies as a task does and is listed
+    with the tasks."""
     existing = store.get(*exec_key(run_id), Execution)
     if existing is not None:
         # A repeated event: the ticket goes again in case the first delivery stopped before sending it.
         send_ticket(media_queue_url, existing[0].queue_id)
         return run_id
     queues = ensure_queues(bucket)
-    start = workflow.start
+    start, flow = workflow.start, workflow.Mps
     queue = next((q for q in queues.values() if q.QueueId == start.QueueId), queues["media"])
-    notify = start.notify or queue.NotifyConfig
+    notify = flow.Notify if flow else start.notify or queue.NotifyConfig
     job_input = JobInput(BucketId=bucket, Object=key, Region=region, CosHeaders=headers)
     created = now()
     topology = workflow.Topology
@@ -107,20 +110,24 @@ def start_run(workflow: Workflow, bucket: str, key: str, *, run_id: str, region:
     for name, stage in stages.items():
         node = topology.Nodes[name]
         before = topology.predecessor(name)
+        operation = build_operation(node.Type, node.Operation or {}, default_bucket=bucket if flow else output_bucket,
+                                    default_region=region)
         put_job(Job(
             JobId=job_ids[name], Tag=node.Type,
             State="Pause" if queue.State == "Paused" else "Submitted",
-            CreationTime=created, QueueId=queue.QueueId, Input=job_input,
-            Operation=build_operation(node.Type, node.Operation or {}, default_bucket=output_bucket, default_region=region),
+            CreationTime=created, QueueId=queue.QueueId, Input=job_input, Operation=operation,
             Workflow=WorkflowRef(RunId=run_id, WorkflowId=workflow.WorkflowId, WorkflowName=workflow.Name, Name=name),
-            execution_id=run_id, notify=notify, stage=stage, after=job_ids[before] if before else None,
+            execution_id=run_id, notify=None if flow else notify, stage=stage, after=job_ids[before] if before else None,
         ))
     execution = Execution(
         id=run_id, queue_id=queue.QueueId, bucket=bucket, job_ids=list(job_ids.values()), created=created,
         workflow_id=workflow.WorkflowId, workflow_name=workflow.Name, object=key, notify=notify,
-        stages=max(stages.values()) + 1,
+        stages=max(stages.values()) + 1, priority=flow.Priority if flow else 0,
+        task=flow.task(run_id, bucket, key, job_ids) if flow else None,
     )
-    enqueue(execution, **run_listing(workflow.WorkflowId, run_id, created))
+    listing = {"gsi2pk": mps.TASKS, "gsi2sk": created_key(created, run_id)} if flow else run_listing(
+        workflow.WorkflowId, run_id, created)
+    enqueue(execution, **listing)
     send_ticket(media_queue_url, queue.QueueId)
     return run_id
 
@@ -129,6 +136,8 @@ def run_upload(workflow: Workflow, record: S3Record, *, media_queue_url: str, ou
     """The run of `workflow` on an uploaded object; its id comes from the object's version."""
     bucket, key = record.s3.bucket.name, record.key
     run_id = ids.stable_id(ids.RUN, bucket, key, record.version_token, workflow.WorkflowId)
+    if workflow.Mps:  # an MPS task, with a TaskId in MPS's shape
+        run_id = mps.task_id(run_id.removeprefix(ids.RUN)[:32])
     if store.get(*exec_key(run_id), Execution) is None:
         headers = cos_headers(bucket, key, record.eventName, record.s3.object.size)
     else:

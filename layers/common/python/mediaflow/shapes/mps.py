@@ -20,6 +20,7 @@ from ..models import FINAL_STATES, Execution, Job
 SetType = Literal["Transcode", "AnimatedGraphics", "SnapshotByTimeOffset", "SampleSnapshot", "ImageSprites"]
 StorageType = Literal["COS", "AWS-S3"]
 UNSET_TIME = "0000-00-00T00:00:00Z"
+TASKS = "TASKS"  # the gsi2 partition listing every MPS task (ProcessMedia's and MPS workflows' runs)
 NOTIFY_TTL = timedelta(minutes=10)  # MPS notifications carry their expiry time, 10 minutes ahead
 TASK_ID = re.compile(r"^mediaflow-WorkflowTask-[0-9a-f]{32}t0$")
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ...control.templates import OFFICIAL
 from ...exceptions import InvalidInputError
@@ -34,6 +34,7 @@ from .wire import (
     MediaInputInfo,
     MediaProcessTaskInput,
     ProcessMediaRequest,
+    parse,
     TaskNotifyConfig,
     TaskOutputStorage,
 )
@@ -151,7 +152,7 @@ class TaskPlan(BaseModel):
 
 def plan_task(request_json: dict[str, Any]) -> TaskPlan:
     """Validate a ProcessMedia request body and plan its subtasks; InvalidInputError naming the field."""
-    request = _parse(request_json)
+    request = parse(ProcessMediaRequest, request_json)
     _refuse_unsupported(request)
     input_type, bucket, key, region, url = _source(request.InputInfo)
     out_type, out_bucket, out_region = _top_storage(request, input_type)
@@ -198,22 +199,6 @@ def plan_task(request_json: dict[str, Any]) -> TaskPlan:
 # ------------------------------------------------------------------ planning helpers
 def _refuse(where: str, message: str, code: str = "InvalidParameterValue") -> NoReturn:
     raise InvalidInputError(f"{where}: {message}", code=code)
-
-
-def _parse(request_json: Any) -> ProcessMediaRequest:
-    if not isinstance(request_json, dict):
-        raise InvalidInputError("the request body must be a JSON object", code="InvalidParameter")
-    try:
-        return ProcessMediaRequest.model_validate(request_json)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-        message = first["msg"].removeprefix("Value error, ")
-        # Tencent Cloud API 3.0 common codes: missing, wrong type, wrong value.
-        kind = first["type"]
-        code = ("MissingParameter" if kind == "missing"
-                else "InvalidParameter" if kind.endswith(("_type", "_parsing")) else "InvalidParameterValue")
-        raise InvalidInputError(f"{where or 'request'}: {message}", code=code) from None
 
 
 def _refuse_unsupported(request: ProcessMediaRequest) -> None:

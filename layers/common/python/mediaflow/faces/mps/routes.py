@@ -17,7 +17,8 @@ from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
 from .tasks import describe_task, describe_tasks, process_media
-from .wire import Wire
+from . import workflows
+from .wire import ParseNotificationRequest, Wire, parse
 
 router = Router()
 # Bounds on a request body, checked before it is parsed: the largest ProcessMedia (20 subtasks, their
@@ -114,12 +115,41 @@ def _readable(bucket: str) -> str:
     return bucket
 
 
+# The fields of ParseNotificationResponse: what a pushed message holds, null where it has none.
+NOTIFICATION_FIELDS = ("EventType", "WorkflowTaskEvent", "EditMediaTaskEvent", "ScheduleTaskEvent", "BatchTaskEvent",
+                       "ExtractBlindWatermarkTask", "SessionId", "SessionContext", "Timestamp", "Sign")
+
+
+def _parse_notification(body: dict[str, Any]) -> dict[str, Any]:
+    """The event in a message the service pushed (its HTTP body or queue message), parsed server-side."""
+    content = parse(ParseNotificationRequest, body).Content
+    try:
+        event = json.loads(content)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not isinstance(event.get("EventType"), str):
+        raise InvalidInputError("Content: not a notification of this service (a JSON object with EventType)",
+                                code="InvalidParameterValue")
+    return {name: event.get(name) for name in NOTIFICATION_FIELDS}
+
+
+def _with_key(handle: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda body: handle(body, router.context.get("key"))
+
+
 ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ProcessMedia": _process_media,
     "DescribeTaskDetail": _describe_task_detail,
     "DescribeTasks": _describe_tasks,
     "PullEvents": _pull_events,
     "ConfirmEvents": _confirm_events,
+    "ParseNotification": _parse_notification,
+    "CreateWorkflow": _with_key(workflows.create),
+    "ResetWorkflow": _with_key(workflows.reset),
+    "EnableWorkflow": _with_key(workflows.switch("Active")),
+    "DisableWorkflow": _with_key(workflows.switch("Paused")),
+    "DeleteWorkflow": _with_key(workflows.delete),
+    "DescribeWorkflows": _with_key(workflows.describe),
 }
 
 

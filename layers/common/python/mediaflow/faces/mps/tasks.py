@@ -26,7 +26,6 @@ from ...times import now
 from ..keys import UNAUTHORISED, ApiKey, require
 from .plan import plan_task
 
-TASKS = "TASKS"  # the gsi2 partition listing every task, newest last
 
 
 class Session(Model):
@@ -89,7 +88,7 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
         for job in jobs:
             put_job(job)
             written.append(job)
-        enqueue(execution, gsi2pk=TASKS, gsi2sk=created_key(created, task_id))
+        enqueue(execution, gsi2pk=mps.TASKS, gsi2sk=created_key(created, task_id))
     except Exception:
         # Not queued: nothing would ever run or end these jobs, so they go, with the session they claimed.
         for job in written:
@@ -122,7 +121,7 @@ def describe_tasks(*, status: str | None, limit: int, scroll_token: str | None,
     """The newest tasks first, of the buckets the key opens."""
     if status not in (None, "", "WAITING", "PROCESSING", "FINISH"):
         raise InvalidInputError("Status: WAITING, PROCESSING or FINISH", code="InvalidParameterValue")
-    page = store.query_page("gsi2", TASKS, Execution, size=limit, ascending=False, after=scroll_token or None,
+    page = store.query_page("gsi2", mps.TASKS, Execution, size=limit, ascending=False, after=scroll_token or None,
                             keep=lambda e: (not status or mps.task_status(e) == status)
                             and (api_key is None or api_key.sees(e.bucket)))
     return {"TaskSet": [mps.task_summary(e, jobs_of(e), e.task or {}) for e in page.items],

@@ -3,11 +3,12 @@ ProcessMedia's InputInfo, OutputStorage, MediaProcessTask and TaskNotifyConfig, 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ...exceptions import InvalidInputError
 from ...media.params import MAX_TIME_OFFSETS, TIME_OFFSET
 from ...models import MAX_KEY, MAX_URL
 from ...shapes.mps import StorageType
@@ -36,6 +37,26 @@ class Wire(BaseModel):
     def given(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
         """The fields the request gave (validated, unknown ones left out), as JSON values."""
         return self.model_dump(mode="json", exclude_unset=True, exclude=exclude)
+
+
+W = TypeVar("W", bound=BaseModel)
+
+
+def parse(model: type[W], body: Any) -> W:
+    """A request body as `model`, or InvalidInputError naming the field with TencentCloud API 3.0's
+    common code: missing, wrong type, wrong value."""
+    if not isinstance(body, dict):
+        raise InvalidInputError("the request body must be a JSON object", code="InvalidParameter")
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        message = first["msg"].removeprefix("Value error, ")
+        kind = first["type"]
+        code = ("MissingParameter" if kind == "missing"
+                else "InvalidParameter" if kind.endswith(("_type", "_parsing")) else "InvalidParameterValue")
+        raise InvalidInputError(f"{where or 'request'}: {message}", code=code) from None
 
 
 def _required() -> Any:
@@ -184,6 +205,13 @@ class TaskNotifyConfig(Wire):
 _TaskNotifyConfig = TaskNotifyConfig
 
 
+def _directory(value: str | None) -> str | None:
+    """A directory as MPS writes one: "/" at both ends."""
+    if value is not None and not (value.startswith("/") and value.endswith("/")):
+        raise ValueError(f"{value!r} must start and end with '/'")
+    return value
+
+
 class ProcessMediaRequest(Wire):
     InputInfo: MediaInputInfo
     OutputStorage: TaskOutputStorage | None = None
@@ -205,9 +233,79 @@ class ProcessMediaRequest(Wire):
     SmartEraseTask: Any = None
     AIDubbingTask: Any = None
 
-    @field_validator("OutputDir")
-    @classmethod
-    def _slashes(cls, value: str | None) -> str | None:
-        if value is not None and not (value.startswith("/") and value.endswith("/")):
-            raise ValueError(f"{value!r} must start and end with '/'")
-        return value
+    _dir = field_validator("OutputDir")(_directory)
+
+
+# ------------------------------------------------------------------ workflows (CreateWorkflow and the calls on one)
+Format = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^\.?[A-Za-z0-9]+$")]
+
+
+class CosFileUploadTrigger(Wire):
+    Bucket: str = _required()
+    Region: str = _required()
+    Dir: str | None = None  # the key prefix uploads must be under, "/" ended
+    Formats: list[Format] | None = Field(default=None, max_length=64)  # file extensions; none: every file
+
+    _dir = field_validator("Dir")(_directory)
+
+
+class AwsS3FileUploadTrigger(Wire):
+    """S3SecretId/S3SecretKey are not fields: never read, never stored (the stack's role reads the bucket),
+    and AwsSQS is not needed (the bucket's events reach the stack once it is activated)."""
+
+    S3Bucket: str = _required()
+    S3Region: str = _required()
+    Dir: str | None = None
+    Formats: list[Format] | None = Field(default=None, max_length=64)
+    AwsSQS: _AwsSQS | None = None
+
+    _dir = field_validator("Dir")(_directory)
+
+
+_CosFileUploadTrigger, _AwsS3FileUploadTrigger = CosFileUploadTrigger, AwsS3FileUploadTrigger
+
+
+class WorkflowTrigger(Wire):
+    Type: Literal["CosFileUpload", "AWS-S3"]
+    CosFileUploadTrigger: _CosFileUploadTrigger | None = None
+    AwsS3FileUploadTrigger: _AwsS3FileUploadTrigger | None = None
+
+
+class CreateWorkflowRequest(Wire):
+    WorkflowName: str = Field(min_length=1, max_length=128)
+    Trigger: WorkflowTrigger
+    OutputStorage: TaskOutputStorage | None = None
+    OutputDir: str | None = None
+    MediaProcessTask: MediaProcessTaskInput | None = None
+    TaskNotifyConfig: _TaskNotifyConfig | None = None
+    TaskPriority: int = Field(default=0, ge=-10, le=10)
+    # Other task kinds MPS accepts on a workflow; none is done here.
+    AiContentReviewTask: Any = None
+    AiAnalysisTask: Any = None
+    AiRecognitionTask: Any = None
+
+    _dir = field_validator("OutputDir")(_directory)
+
+
+WorkflowId = Annotated[int, Field(ge=1, lt=10**10)]
+
+
+class ResetWorkflowRequest(CreateWorkflowRequest):
+    WorkflowId: WorkflowId
+
+
+class WorkflowIdRequest(Wire):
+    """EnableWorkflow, DisableWorkflow and DeleteWorkflow."""
+
+    WorkflowId: WorkflowId
+
+
+class DescribeWorkflowsRequest(Wire):
+    WorkflowIds: list[WorkflowId] | None = Field(default=None, max_length=100)
+    Status: Literal["Enabled", "Disabled"] | None = None
+    Offset: int = Field(default=0, ge=0, le=10**6)
+    Limit: int = Field(default=10, ge=1, le=100)
+
+
+class ParseNotificationRequest(Wire):
+    Content: str = Field(min_length=1, max_length=256 * 1024)
