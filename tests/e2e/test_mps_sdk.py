@@ -233,3 +233,38 @@ def test_a_workflow_with_an_s3_trigger_runs_on_upload_only_while_enabled(local_s
     finally:
         workflows.delete_workflow(bucket, sentinel)
         receiver.stop()
+
+
+def finished(mps: mps_client.MpsClient, task_id: str, timeout: float = 120) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = mps.DescribeTaskDetail(request(models.DescribeTaskDetailRequest, {"TaskId": task_id}))
+        if detail.Status == "FINISH":
+            return detail
+        assert time.monotonic() < deadline, f"task {task_id} is still {detail.Status}"
+        time.sleep(0.5)
+
+
+def test_a_custom_transcode_template_is_used_by_its_definition(local_stack, tmp_path) -> None:
+    """CreateTranscodeTemplate with the SDK, then ProcessMedia by the Definition it returned: the output
+    has the template's size and codec, on a phone-like clip (odd frame rate, no audio)."""
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "phone.mp4", seconds=3, size="720x1280", rate=29, audio=False)),
+                   bucket, "tpl/phone.mp4")
+    created = mps.CreateTranscodeTemplate(request(models.CreateTranscodeTemplateRequest, {
+        "Name": "vertical-small", "Container": "mp4",
+        "VideoTemplate": {"Codec": "libx265", "Width": 0, "Height": 320, "Bitrate": 300, "Fps": 0},
+        "AudioTemplate": {"Codec": "libfdk_aac", "Bitrate": 64, "SampleRate": 44100, "AudioChannel": 2}}))
+    listed = mps.DescribeTranscodeTemplates(request(models.DescribeTranscodeTemplatesRequest,
+                                                    {"Definitions": [created.Definition]}))
+    assert listed.TranscodeTemplateSet[0].Type == "Custom" and listed.TranscodeTemplateSet[0].Name == "vertical-small"
+    task_id = mps.ProcessMedia(request(models.ProcessMediaRequest, {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/tpl/phone.mp4"}},
+        "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": created.Definition}]}})).TaskId
+    output = finished(mps, task_id).WorkflowTask.MediaProcessResultSet[0].TranscodeTask.Output
+    assert output.Path == f"/tpl/phone_transcode_{created.Definition}.mp4"
+    local = tmp_path / "out.mp4"
+    s3.download_file(bucket, output.Path.lstrip("/"), str(local))
+    info = probe(str(local))
+    assert (info.video.Width, info.video.Height, info.video.CodecName) == ("180", "320", "hevc")
+    mps.DeleteTranscodeTemplate(request(models.DeleteTranscodeTemplateRequest, {"Definition": created.Definition}))

@@ -100,15 +100,27 @@ OFFICIAL: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
+class MpsTemplate(Model):
+    """What a template made on the MPS face keeps beside its parameters (faces/mps/templates.py)."""
+
+    Definition: int
+    Kind: str  # Transcode, SnapshotByTimeOffset, SampleSnapshot, ImageSprite or AnimatedGraphics
+    Fields: dict[str, Any]  # the MPS fields as given (validated), described back as they are
+
+
 class Template(Model):
     TemplateId: str
     Name: str
     Tag: str
     Category: Literal["Official", "Custom"] = "Custom"
-    BucketId: str = ""
+    BucketId: str = ""  # "" for the account-wide templates of the MPS face
     CreateTime: datetime | None = None
     UpdateTime: datetime | None = None
     params: dict[str, Any]  # the validated parameters, as the Tag's model dumps them
+    Mps: MpsTemplate | None = None
+
+
+MPS_TEMPLATES = "MPS#TEMPLATES"  # the gsi2 partition of the MPS face's templates
 
 
 def template_key(template_id: str) -> tuple[str, str]:
@@ -137,7 +149,7 @@ def _supported(tag: Any, tags: tuple[str, ...]) -> str:
     return tag
 
 
-def _validate_params(tag: str, params: dict[str, Any], where: str) -> dict[str, Any]:
+def validate_params(tag: str, params: dict[str, Any], where: str) -> dict[str, Any]:
     _supported(tag, TEMPLATE_TAGS)
     try:
         return PARAMS[tag].model_validate(params or {}).model_dump(mode="json", exclude_none=True)
@@ -157,7 +169,7 @@ def parse_template_request(request: dict[str, Any]) -> tuple[str, str, dict[str,
     else:
         body = request.get(FIELD.get(tag, tag))
         raw = body if isinstance(body, dict) else {}
-    return tag, name, _validate_params(tag, raw, "")
+    return tag, name, validate_params(tag, raw, "")
 
 
 def create_template(bucket: str, request: dict[str, Any]) -> Template:
@@ -189,6 +201,31 @@ def update_template(bucket: str, template_id: str, request: dict[str, Any]) -> T
         doc.Name, doc.params, doc.UpdateTime = name, params, now()
 
     return store.mutate(*template_key(template_id), Template, change)
+
+
+def create_account_template(template_id: str, name: str, tag: str, params: dict[str, Any], mps: MpsTemplate) -> bool:
+    """Store an MPS face template (no bucket); False when the id, made from its Definition, is taken."""
+    created = now()
+    template = Template(TemplateId=template_id, Name=name, Tag=tag, CreateTime=created, UpdateTime=created,
+                        params=params, Mps=mps)
+    return store.put_new(*template_key(template_id), template, gsi2pk=MPS_TEMPLATES, gsi2sk=template_id)
+
+
+def change_account_template(template_id: str, name: str, params: dict[str, Any], fields: dict[str, Any]) -> Template:
+    def change(doc: Template) -> None:
+        doc.Name, doc.params, doc.UpdateTime = name, params, now()
+        if doc.Mps is not None:
+            doc.Mps.Fields = fields
+
+    return store.mutate(*template_key(template_id), Template, change)
+
+
+def delete_account_template(template_id: str) -> None:
+    store.delete(*template_key(template_id))
+
+
+def mps_templates() -> list[Template]:
+    return store.query_index(MPS_TEMPLATES, Template, index="gsi2")
 
 
 def delete_template(bucket: str, template_id: str, in_use: list[str]) -> None:

@@ -22,6 +22,7 @@ from ..control.templates import FIELD, PARAMS, TEMPLATE_TAGS, TOP_LEVEL_FIELDS
 from ..control.workflows import Workflow
 from .keys import MPS_ACTIONS, action_of
 from .mps import routes as mps
+from .mps import templates as mps_templates
 from .mps import wire
 
 REF = "#/components/schemas/{model}"
@@ -230,6 +231,7 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
     "DescribeWorkflows": (wire.DescribeWorkflowsRequest, {"TotalCount": INTEGER, "WorkflowInfoSet": many(obj(
         ("WorkflowId", "WorkflowName", "Status"), WorkflowId=INTEGER, WorkflowName=STRING,
         Status={"type": "string", "enum": ["Enabled", "Disabled"]}, Trigger={"type": "object"}))}),
+    **{name: (model, answer) for name, (model, answer) in mps_templates.contract().items()},
 }
 
 

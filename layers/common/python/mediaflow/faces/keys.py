@@ -37,7 +37,12 @@ MPS_ACTIONS: dict[str, Action] = {"ProcessMedia": "submit", "DescribeTaskDetail"
                                   "PullEvents": "read", "ConfirmEvents": "read", "ParseNotification": "read",
                                   "DescribeWorkflows": "read", "CreateWorkflow": "configure",
                                   "ResetWorkflow": "configure", "EnableWorkflow": "configure",
-                                  "DisableWorkflow": "configure", "DeleteWorkflow": "configure"}
+                                  "DisableWorkflow": "configure", "DeleteWorkflow": "configure",
+                                  **{f"{verb}{kind}Template{'s' if verb == 'Describe' else ''}":
+                                     "read" if verb == "Describe" else "configure"
+                                     for verb in ("Create", "Describe", "Modify", "Delete")
+                                     for kind in ("Transcode", "SnapshotByTimeOffset", "SampleSnapshot",
+                                                  "ImageSprite", "AnimatedGraphics")}}
 COS_ROUTES: tuple[tuple[str, re.Pattern[str], Action], ...] = tuple(
     (method, re.compile(pattern), action) for method, pattern, action in (
         ("GET", r"/.*", "read"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
@@ -91,6 +91,9 @@ and marks the 100010-series table unconfirmed (reference §7 "Preset template ID
 presets are the Official CI templates of `templates.OFFICIAL`; the others are inline parameters."""
 
 
+CustomPreset = Callable[[str, int], "Preset | None"]  # (result set Type, Definition) -> what it runs
+
+
 # ------------------------------------------------------------------ the plan
 class Subtask(NamedTuple):
     """One job to create: `templates.build_operation(tag, operation, ...)` builds its Operation."""
@@ -150,8 +153,9 @@ class TaskPlan(BaseModel):
         )
 
 
-def plan_task(request_json: dict[str, Any]) -> TaskPlan:
-    """Validate a ProcessMedia request body and plan its subtasks; InvalidInputError naming the field."""
+def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) -> TaskPlan:
+    """Validate a ProcessMedia request body and plan its subtasks; InvalidInputError naming the field.
+    `custom` finds what a Definition that is not a preset stands for (the custom templates)."""
     request = parse(ProcessMediaRequest, request_json)
     _refuse_unsupported(request)
     input_type, bucket, key, region, url = _source(request.InputInfo)
@@ -166,10 +170,11 @@ def plan_task(request_json: dict[str, Any]) -> TaskPlan:
     for kind in SET_KINDS:
         for index, item in enumerate(getattr(tasks, kind.field)):
             where = f"MediaProcessTask.{kind.field}[{index}]"
-            preset = DEFINITIONS[kind.type].get(item.Definition)
-            if preset is None:
+            preset = DEFINITIONS[kind.type].get(item.Definition) or (custom and custom(kind.type, item.Definition))
+            if not preset:
                 known = ", ".join(map(str, DEFINITIONS[kind.type]))
-                _refuse(f"{where}.Definition", f"unknown preset {item.Definition}; expected one of {known}")
+                _refuse(f"{where}.Definition", f"unknown Definition {item.Definition}; the presets are {known}, "
+                                               "or a custom template's")
             storage = _task_storage(item.OutputStorage, (out_type, out_bucket, out_region), f"{where}.OutputStorage")
             operation = _operation(kind, item, preset, where, storage, output_dir)
             # The queue orders by the execution's priority (TasksPriority as given); JobLevel on the
@@ -294,7 +299,8 @@ def _operation(kind: SetKind, item: Any, preset: Preset, where: str, storage: St
         interval = _time_interval(item, where)
         if interval:
             # build_operation takes a TemplateId's parameters whole, so a cut spells them out.
-            params = copy.deepcopy(OFFICIAL[operation.pop("TemplateId")][2])
+            params = (copy.deepcopy(OFFICIAL[operation.pop("TemplateId")][2]) if "TemplateId" in operation
+                      else operation.pop("Transcode"))  # a custom template's parameters are already spelt out
             operation["Transcode"] = params | {"TimeInterval": interval}
     elif kind.type == "AnimatedGraphics":
         interval = _time_interval(item, where)

@@ -17,7 +17,7 @@ from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
 from .tasks import describe_task, describe_tasks, process_media
-from . import workflows
+from . import templates, workflows
 from .wire import ParseNotificationRequest, Wire, parse
 
 router = Router()
@@ -150,6 +150,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "DisableWorkflow": _with_key(workflows.switch("Paused")),
     "DeleteWorkflow": _with_key(workflows.delete),
     "DescribeWorkflows": _with_key(workflows.describe),
+    **{name: _with_key(handle) for name, handle in templates.ACTIONS.items()},
 }
 
 

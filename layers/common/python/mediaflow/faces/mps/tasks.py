@@ -25,6 +25,7 @@ from ...shapes import mps
 from ...times import now
 from ..keys import UNAUTHORISED, ApiKey, require
 from .plan import plan_task
+from .templates import custom_preset
 
 
 
@@ -40,7 +41,7 @@ def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url:
 
     Every check comes before the first write (the records' sizes included), so a refused request
     writes nothing; should a write still fail, the jobs already written are taken back."""
-    plan = plan_task(body)
+    plan = plan_task(body, custom_preset)
     region = plan.region or config.region()
     if plan.url:
         try:

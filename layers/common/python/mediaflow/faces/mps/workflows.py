@@ -16,6 +16,7 @@ from ...exceptions import InvalidInputError
 from ...shapes.mps import mps_time
 from ..keys import UNAUTHORISED, ApiKey, require
 from .plan import plan_task
+from .templates import custom_preset
 from .wire import (
     CreateWorkflowRequest,
     DescribeWorkflowsRequest,
@@ -54,7 +55,8 @@ def _planned(request: CreateWorkflowRequest) -> tuple[str, dict[str, Any], MpsFl
               {"Type": "AWS-S3", "S3InputInfo": {"S3Bucket": bucket, "S3Region": region, "S3Object": stand_in}})
     given = request.given()
     plan = plan_task({"InputInfo": source, "OutputDir": request.OutputDir or INPUT_DIRECTORY,
-                      "TasksPriority": request.TaskPriority, **{k: given[k] for k in TASK_FIELDS if k in given}})
+                      "TasksPriority": request.TaskPriority, **{k: given[k] for k in TASK_FIELDS if k in given}},
+                     custom_preset)
     names = [f"{sub.tag}_{sub.set_type}{sub.index}" for sub in plan.subtasks]  # a node is named by its Type
     extensions = "/".join(sorted({f.lower().lstrip(".") for f in formats or []}))
     start = {"ObjectPrefix": prefix,
