@@ -104,3 +104,36 @@ def test_a_workflow_that_cannot_run_is_refused_and_nothing_is_written(serve) -> 
     unknown = call(serve, "CreateWorkflow", {**FLOW, "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 1}]}})
     assert unknown["Error"]["Code"] == "InvalidParameterValue"
     assert written() == before
+
+
+def test_manage_task_aborts_a_task_waiting_in_a_paused_queue(serve) -> None:
+    """Abort ends a WAITING task for good: FINISH with a clear message, its subtasks Cancelled, nothing
+    started (it never took a slot); a task that is not waiting is not aborted."""
+    from mediaflow.control.jobs import get_execution, get_job
+    from mediaflow.control.queues import ensure_queues, update_queue
+
+    serve_bucket(BUCKET)
+    queue = ensure_queues(BUCKET)["media"]
+    update_queue(BUCKET, "media", queue.QueueId, {"Name": queue.Name, "State": "Paused"},
+                 queue_url=os.environ["MEDIA_QUEUE_URL"])
+    boto3.client("s3").put_object(Bucket=BUCKET, Key="in/wait.mp4", Body=b"x")
+    task_id = call(serve, "ProcessMedia", {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": BUCKET, "Region": "us-east-1", "Object": "/in/wait.mp4"}},
+        "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010}],
+                             "SampleSnapshotTaskSet": [{"Definition": 10}]}})["TaskId"]
+    assert call(serve, "DescribeTaskDetail", {"TaskId": task_id})["Status"] == "WAITING"
+
+    assert "Error" not in call(serve, "ManageTask", {"OperationType": "Abort", "TaskId": task_id})
+    detail = call(serve, "DescribeTaskDetail", {"TaskId": task_id})
+    task = detail["WorkflowTask"]
+    assert detail["Status"] == "FINISH" and task["Message"] == "the task was aborted before it started"
+    assert [r[next(k for k in r if k != "Type")]["ErrCodeExt"] for r in task["MediaProcessResultSet"]] == [
+        "Cancelled", "Cancelled"]
+    execution = get_execution(task_id)
+    assert execution.state == "Cancel" and execution.started is None  # never ran, took no slot
+    assert {get_job(j).State for j in execution.job_ids} == {"Cancel"}
+    # Aborting again changes nothing; an unknown task, or another operation, is refused.
+    assert "Error" not in call(serve, "ManageTask", {"OperationType": "Abort", "TaskId": task_id})
+    unknown = call(serve, "ManageTask", {"OperationType": "Abort", "TaskId": "mediaflow-WorkflowTask-" + "0" * 32 + "t0"})
+    assert unknown["Error"]["Code"] == "ResourceNotFound.TaskNotExist"
+    assert call(serve, "ManageTask", {"OperationType": "Pause", "TaskId": task_id})["Error"]["Code"] == "InvalidParameterValue"

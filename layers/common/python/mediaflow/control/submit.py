@@ -166,7 +166,7 @@ def _take_back(jobs: list[Job], queued: int) -> None:
     cancelled (unless one has started already) and the one written without its execution goes."""
     for job in jobs[:queued]:
         try:
-            _cancel_execution(job)
+            cancel_execution(job.execution_id, f"job {job.JobId}")
         except MediaflowError:
             pass
     if queued < len(jobs):
@@ -184,18 +184,20 @@ def cancel_jobs(bucket: str, job_ids: list[str]) -> None:
             raise NotFoundError(f"job {job_id} does not exist")
     for job in filter(None, jobs):
         try:
-            _cancel_execution(job)
+            cancel_execution(job.execution_id, f"job {job.JobId}")
         except NotFoundError as error:  # a job never queued: no execution (whose key is not for callers)
             raise NotFoundError(f"job {job.JobId} cannot be cancelled: it was never queued") from error
 
 
-def _cancel_execution(job: Job) -> None:
+def cancel_execution(execution_id: str, what: str) -> None:
+    """End an execution that has not started (it never runs, and took no slot), and its jobs, as Cancel."""
     for _ in range(20):
-        execution, version = store.must_get(*exec_key(job.execution_id), Execution)
+        execution, version = store.must_get(*exec_key(execution_id), Execution)
         if execution.state == "Cancel":
             return
         if execution.state != "Submitted":
-            raise InvalidInputError(f"job {job.JobId} is {job.State}: only jobs that have not started can be cancelled",
+            shown = "Running" if execution.state == "Running" else execution.state
+            raise InvalidInputError(f"{what} is {shown}: only what has not started can be cancelled",
                                     code="InvalidJobState")
         execution.state, execution.ended = "Cancel", now()
         try:  # conditional on the version, so a claim that gets there first wins and this one retries
@@ -204,10 +206,10 @@ def _cancel_execution(job: Job) -> None:
         except store.ConflictError:
             continue
     else:
-        raise InvalidInputError(f"job {job.JobId} is changing too fast to cancel; try again")
+        raise InvalidInputError(f"{what} is changing too fast to cancel; try again")
     for job_id in execution.job_ids:
         def cancelled(doc: Job) -> None:
             if doc.State not in FINAL_STATES:
-                doc.State, doc.EndTime = "Cancel", execution.ended
+                doc.State, doc.EndTime, doc.Message = "Cancel", execution.ended, "cancelled before it started"
 
         store.mutate(*job_key(job_id), Job, cancelled)

@@ -222,6 +222,7 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
                                                  "TotalCount": INTEGER}),
     "PullEvents": (mps.PullEventsRequest, {"EventSet": many({"type": "object"})}),
     "ConfirmEvents": (mps.ConfirmEventsRequest, {}),
+    "ManageTask": (mps.ManageTaskRequest, {}),
     "ParseNotification": (wire.ParseNotificationRequest, {name: {} for name in mps.NOTIFICATION_FIELDS}),
     "CreateWorkflow": (wire.CreateWorkflowRequest, {"WorkflowId": INTEGER}),
     "ResetWorkflow": (wire.ResetWorkflowRequest, {}),

@@ -127,7 +127,7 @@ def task_status(execution: Execution) -> Literal["WAITING", "PROCESSING", "FINIS
 # Legacy numeric ErrCode, after VOD's scheme (40000 bad input, 60000 source file, 70000 internal):
 # our choice, the SDK documents no table. ErrCodeExt carries our own code.
 _ERR_CODES = {"InvalidArgument": 40000, "InvalidParameterValue": 40000, "ResourceDownloadFailed": 60000,
-              "InvalidMedia": 60000}
+              "InvalidMedia": 60000, "Cancelled": 40000}  # Cancelled: the caller's doing, not an internal error
 _SOURCE_CODES = ("ResourceDownloadFailed", "InvalidMedia")
 
 
@@ -151,7 +151,9 @@ def workflow_task(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo
     code, message = 0, ""
     # A source that could not be read fails every subtask alike: MPS reports that on the task.
     failed = {j.Code for j in known if j.State == "Failed"}
-    if execution.state == "Failed" and len(failed) == 1 and all(j.State == "Failed" for j in known):
+    if execution.state == "Cancel":  # ManageTask Abort (or a cancel) before it started
+        code, message = _err_code("Cancelled"), "the task was aborted before it started"
+    elif execution.state == "Failed" and len(failed) == 1 and all(j.State == "Failed" for j in known):
         only = failed.pop()
         if only in _SOURCE_CODES:
             code, message = _err_code(only), known[0].Message

@@ -16,7 +16,7 @@ from ...exceptions import InvalidInputError, NotFoundError
 from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
-from .tasks import describe_task, describe_tasks, process_media
+from .tasks import abort_task, describe_task, describe_tasks, process_media
 from . import templates, workflows
 from .wire import ParseNotificationRequest, Wire, parse
 
@@ -69,6 +69,17 @@ def _process_media(body: dict[str, Any]) -> dict[str, Any]:
 
 class DescribeTaskDetailRequest(Wire):
     TaskId: str = Field(min_length=1, max_length=128)
+
+
+class ManageTaskRequest(Wire):
+    OperationType: Literal["Abort"]
+    TaskId: str = Field(min_length=1, max_length=128)
+
+
+def _manage_task(body: dict[str, Any]) -> dict[str, Any]:
+    request = parse(ManageTaskRequest, body)
+    abort_task(request.TaskId, router.context.get("key"))
+    return {}
 
 
 class DescribeTasksRequest(Wire):
@@ -144,6 +155,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "PullEvents": _pull_events,
     "ConfirmEvents": _confirm_events,
     "ParseNotification": _parse_notification,
+    "ManageTask": _manage_task,
     "CreateWorkflow": _with_key(workflows.create),
     "ResetWorkflow": _with_key(workflows.reset),
     "EnableWorkflow": _with_key(workflows.switch("Active")),

@@ -9,6 +9,7 @@ from ... import config, ids
 from ...control import buckets
 from ...control.jobs import created_key, get_execution, job_key, jobs_of, put_job
 from ...control.queues import enqueue, ensure_queues, send_ticket
+from ...control.submit import cancel_execution
 from ...control.templates import build_operation
 from ...exceptions import (
     DeliveryError,
@@ -106,15 +107,31 @@ def _may_submit(api_key: ApiKey | None, bucket: str) -> None:
         require(api_key, "submit", bucket, code=UNAUTHORISED)
 
 
-def describe_task(task_id: str, api_key: ApiKey | None = None) -> dict[str, Any]:
-    """A task's detail; a task of a bucket the key does not open does not exist for it."""
+def _task(task_id: str, api_key: ApiKey | None) -> Execution:
+    """A task's execution; a task of a bucket the key does not open does not exist for it."""
     try:
         execution = get_execution(task_id) if mps.is_task_id(task_id) else None
     except NotFoundError:
         execution = None
     if execution is None or execution.task is None or (api_key is not None and not api_key.sees(execution.bucket)):
         raise InvalidInputError(f"TaskId: {task_id} does not exist", code="ResourceNotFound.TaskNotExist")
-    return mps.describe_task_detail(execution, jobs_of(execution), execution.task)
+    return execution
+
+
+def describe_task(task_id: str, api_key: ApiKey | None = None) -> dict[str, Any]:
+    execution = _task(task_id, api_key)
+    return mps.describe_task_detail(execution, jobs_of(execution), execution.task or {})
+
+
+def abort_task(task_id: str, api_key: ApiKey | None = None) -> None:
+    """ManageTask Abort: a task that has not started ends, never runs, and frees nothing (it took nothing)."""
+    execution = _task(task_id, api_key)
+    _may_submit(api_key, execution.bucket)
+    try:
+        cancel_execution(execution.id, f"task {task_id}")
+    except InvalidInputError as error:
+        raise InvalidInputError(f"TaskId: {error.message}; only a WAITING task can be aborted",
+                                code="FailedOperation.InvalidTaskStatus") from error
 
 
 def describe_tasks(*, status: str | None, limit: int, scroll_token: str | None,
