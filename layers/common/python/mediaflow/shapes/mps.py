@@ -20,7 +20,7 @@ from ..models import FINAL_STATES, Execution, Job
 SetType = Literal["Transcode", "AnimatedGraphics", "SnapshotByTimeOffset", "SampleSnapshot", "ImageSprites"]
 StorageType = Literal["COS", "AWS-S3"]
 UNSET_TIME = "0000-00-00T00:00:00Z"
-TASKS = "TASKS"  # the gsi2 partition listing every MPS task (ProcessMedia's and MPS workflows' runs)
+TASKS = "TASKS"  # the gsi2 partition listing every MPS task (ProcessMedia's, MPS workflows' runs)
 NOTIFY_TTL = timedelta(minutes=10)  # MPS notifications carry their expiry time, 10 minutes ahead
 TASK_ID = re.compile(r"^mediaflow-WorkflowTask-[0-9a-f]{32}t0$")
 
@@ -124,10 +124,10 @@ def task_status(execution: Execution) -> Literal["WAITING", "PROCESSING", "FINIS
     return "PROCESSING" if execution.state == "Running" else "WAITING"
 
 
-# Legacy numeric ErrCode, after VOD's scheme (40000 bad input, 60000 source file, 70000 internal):
-# our choice, the SDK documents no table. ErrCodeExt carries our own code.
+# Legacy numeric ErrCode, after VOD's scheme (40000 bad input or the caller's doing, 60000 source file,
+# 70000 internal): our choice, the SDK documents no table. ErrCodeExt carries our own code.
 _ERR_CODES = {"InvalidArgument": 40000, "InvalidParameterValue": 40000, "ResourceDownloadFailed": 60000,
-              "InvalidMedia": 60000, "Cancelled": 40000}  # Cancelled: the caller's doing, not an internal error
+              "InvalidMedia": 60000, "Cancelled": 40000}
 _SOURCE_CODES = ("ResourceDownloadFailed", "InvalidMedia")
 
 
