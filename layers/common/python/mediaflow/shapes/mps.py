@@ -110,12 +110,11 @@ def is_task_id(value: Any) -> bool:
 
 # ------------------------------------------------------------------ rendering
 def mps_time(value: datetime | None) -> str:
-    """ISO 8601 in UTC as MPS writes it; an unset time is 0000-00-00T00:00:00Z."""
+    """ISO 8601 in UTC as MPS writes it; an unset time is 0000-00-00T00:00:00Z (stored times are UTC)."""
     if value is None:
         return UNSET_TIME
-    if value.tzinfo is None:  # stored times are UTC
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
 
 
 def task_status(execution: Execution) -> Literal["WAITING", "PROCESSING", "FINISH"]:
