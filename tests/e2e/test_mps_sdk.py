@@ -268,3 +268,60 @@ def test_a_custom_transcode_template_is_used_by_its_definition(local_stack, tmp_
     info = probe(str(local))
     assert (info.video.Width, info.video.Height, info.video.CodecName) == ("180", "320", "hevc")
     mps.DeleteTranscodeTemplate(request(models.DeleteTranscodeTemplateRequest, {"Definition": created.Definition}))
+
+
+def frame_rgb(path, at: float = 1.0) -> tuple[bytes, int]:
+    """One decoded frame as RGB bytes, and its width."""
+    import subprocess
+
+    from support import FFMPEG_BIN
+
+    info = probe(str(path))
+    raw = subprocess.run([str(FFMPEG_BIN / "ffmpeg"), "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    return raw, int(info.video.Width)
+
+
+def pixel(frame: tuple[bytes, int], x: int, y: int) -> tuple[int, ...]:
+    raw, width = frame
+    return tuple(raw[(y * width + x) * 3:(y * width + x) * 3 + 3])
+
+
+def test_an_image_watermark_template_marks_a_transcode_where_it_says(local_stack, tmp_path) -> None:
+    """CreateWatermarkTemplate (a green PNG, 64 px wide, 16 px from the top left), then ProcessMedia with a
+    plain transcode and a watermarked one: the watermark's place is green in the marked output only, and
+    the rest of the picture is the same in both."""
+    import base64
+    import subprocess
+
+    from support import FFMPEG_BIN
+
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "in.mp4", seconds=3, size="640x360")), bucket, "wm/in.mp4")
+    green = tmp_path / "green.png"
+    subprocess.run([str(FFMPEG_BIN / "ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "color=c=0x00FF00:s=64x64",
+                    "-frames:v", "1", str(green)], check=True)
+    definition = mps.CreateWatermarkTemplate(request(models.CreateWatermarkTemplateRequest, {
+        "Type": "image", "Name": "green-square", "CoordinateOrigin": "TopLeft", "XPos": "16px", "YPos": "16px",
+        "ImageTemplate": {"ImageContent": base64.b64encode(green.read_bytes()).decode(), "Width": "64px"}})).Definition
+    listed = mps.DescribeWatermarkTemplates(request(models.DescribeWatermarkTemplatesRequest,
+                                                    {"Definitions": [definition]})).WatermarkTemplateSet
+    assert (listed[0].Type, listed[0].Name, listed[0].XPos) == ("image", "green-square", "16px")
+    task_id = mps.ProcessMedia(request(models.ProcessMediaRequest, {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/wm/in.mp4"}},
+        "MediaProcessTask": {"TranscodeTaskSet": [
+            {"Definition": 100010, "OutputObjectPath": "/wm/plain"},
+            {"Definition": 100010, "OutputObjectPath": "/wm/marked", "WatermarkSet": [{"Definition": definition}]}]}})).TaskId
+    results = finished(mps, task_id).WorkflowTask.MediaProcessResultSet
+    frames = {}
+    for result in results:
+        assert result.TranscodeTask.Status == "SUCCESS", result.TranscodeTask.Message
+        path = result.TranscodeTask.Output.Path
+        s3.download_file(bucket, path.lstrip("/"), str(tmp_path / path.rsplit("/", 1)[1]))
+        frames[path.rsplit("/", 1)[1].split(".")[0]] = frame_rgb(tmp_path / path.rsplit("/", 1)[1])
+    marked, plain = pixel(frames["marked"], 48, 48), pixel(frames["plain"], 48, 48)
+    assert marked[1] > 200 and marked[0] < 60 and marked[2] < 60, marked  # green, where the watermark is
+    assert sum(abs(a - b) for a, b in zip(marked, plain)) > 60, (marked, plain)
+    for x, y in ((320, 200), (600, 300), (100, 20)):  # elsewhere (right of the mark too) the pictures agree
+        assert sum(abs(a - b) for a, b in zip(pixel(frames["marked"], x, y), pixel(frames["plain"], x, y))) < 40, (x, y)
+    mps.DeleteWatermarkTemplate(request(models.DeleteWatermarkTemplateRequest, {"Definition": definition}))

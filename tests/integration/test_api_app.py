@@ -99,6 +99,13 @@ def test_a_bucket_named_by_the_host_needs_the_host_signed(serve) -> None:
     assert serve(event("GET", "http://localhost/queue", sign_host=False))["statusCode"] == 200
 
 
+def test_a_cos_request_to_the_bucket_root_is_not_an_mps_action(serve) -> None:
+    """A COS-signed POST /buckets/<b>/ carrying X-TC-Action (unsigned there) reaches no MPS action."""
+    result = serve(event("POST", "http://127.0.0.1/buckets/mine-1250000000/", body=b"{}",
+                         headers={"X-TC-Action": "DescribeTasks", "Content-Type": "application/json"}))
+    assert result["statusCode"] == 404 and b"<Code>NoSuchRoute</Code>" in result["body"].encode()
+
+
 def test_unknown_route_is_404(serve) -> None:
     result = serve(event("GET", f"https://{SDK_HOST}/no-such-thing"))
     assert result["statusCode"] == 404

@@ -298,7 +298,13 @@ def test_wrong_type_is_invalid_parameter() -> None:
 
 def test_unsupported_features_refused() -> None:
     watermark = {"TranscodeTaskSet": [{"Definition": 100030, "WatermarkSet": [{"Definition": 1}]}]}
-    assert refused(MediaProcessTask=watermark).message.startswith("MediaProcessTask.TranscodeTaskSet[0].WatermarkSet:")
+    assert refused(MediaProcessTask=watermark).message == (
+        "MediaProcessTask.TranscodeTaskSet[0].WatermarkSet[0].Definition: 1 is not a watermark template")
+    on_a_snapshot = {"SampleSnapshotTaskSet": [{"Definition": 10, "WatermarkSet": [{"Definition": 1}]}]}
+    assert refused(MediaProcessTask=on_a_snapshot).message.startswith(
+        "MediaProcessTask.SampleSnapshotTaskSet[0].WatermarkSet: not supported")
+    mosaic = {"TranscodeTaskSet": [{"Definition": 100030, "MosaicSet": [{"Width": "10%"}]}]}
+    assert refused(MediaProcessTask=mosaic).message.startswith("MediaProcessTask.TranscodeTaskSet[0].MosaicSet:")
     assert refused(AiAnalysisTask={"Definition": 10}).message.startswith("AiAnalysisTask:")
 
 

@@ -42,7 +42,7 @@ MPS_ACTIONS: dict[str, Action] = {"ProcessMedia": "submit", "DescribeTaskDetail"
                                      "read" if verb == "Describe" else "configure"
                                      for verb in ("Create", "Describe", "Modify", "Delete")
                                      for kind in ("Transcode", "SnapshotByTimeOffset", "SampleSnapshot",
-                                                  "ImageSprite", "AnimatedGraphics")}}
+                                                  "ImageSprite", "AnimatedGraphics", "Watermark")}}
 COS_ROUTES: tuple[tuple[str, re.Pattern[str], Action], ...] = tuple(
     (method, re.compile(pattern), action) for method, pattern, action in (
         ("GET", r"/.*", "read"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError, ParamValidationError
 
-from .. import aws
+from .. import aws, config
 from ..exceptions import DownloadError, InvalidInputError, UploadError
 from ..models import OutputObject
 
@@ -21,6 +22,24 @@ MADE_BY = "mediaflow-made"
 # Intermediate objects (split pieces, speech chunks, unit specs and results) under the output bucket.
 WORK_PREFIX = "mediaflow-work"
 SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,16}$")
+
+
+ASSETS = "mediaflow-assets/"  # what the stack keeps for its own use in its output bucket (watermark images)
+
+
+def put_asset(name: str, body: bytes) -> str:
+    """Keep a file the stack itself uses (never a job's output) in its output bucket; its s3:// URL."""
+    bucket, key = config.setting("OUTPUT_BUCKET"), ASSETS + name
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body, Metadata={MADE_BY: "asset"})
+    return f"s3://{bucket}/{key}"
+
+
+def asset_key(url: str) -> str | None:
+    """The key of one of the stack's assets named by `url`, None if it names none."""
+    parts = urlsplit(url.strip())
+    key = parts.path.lstrip("/")
+    own = os.environ.get("OUTPUT_BUCKET")
+    return key if parts.scheme == "s3" and own and parts.netloc == own and key.startswith(ASSETS) else None
 
 
 def object_key(url: str, bucket: str) -> str:

@@ -100,6 +100,13 @@ def _extension(params: Any) -> str:
     return getattr(params, "extension", "")
 
 
+def _image(url: str, bucket: str) -> ObjectRef:
+    """A watermark image: an object of the input's bucket, or one the stack keeps (an MPS template's)."""
+    asset = storage.asset_key(url)
+    return ObjectRef(bucket=os.environ["OUTPUT_BUCKET"], key=asset) if asset else ObjectRef(
+        bucket=bucket, key=storage.object_key(url, bucket))
+
+
 def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs, queue: Queue) -> list[UnitSpec]:
     """The task units of one job, after the queue's limits are checked against its probed input.
     A long transcode is cut here into pieces, and comes back as piece units, an audio unit and a join."""
@@ -128,8 +135,7 @@ def units_for(job: Job, execution: Execution, source: ObjectRef, inputs: Inputs,
             _, part_info, part_size = inputs.get(part)
             check_input(queue, part_size, part_info)
     marks = [mark.model_dump(mode="json", exclude_none=True) for mark in operation.Watermark]
-    images = [ObjectRef(bucket=source.bucket, key=storage.object_key(mark.Image.Url, source.bucket)) if mark.Image else None
-              for mark in operation.Watermark]
+    images = [_image(mark.Image.Url, source.bucket) if mark.Image else None for mark in operation.Watermark]
     unit = UnitSpec(
         execution_id=execution.id, job_id=job.JobId, kind=KINDS[job.Tag], input=source,
         output=ObjectRef(bucket=bucket, key=name(operation.Output.Object) if operation.Output.Object else ""),

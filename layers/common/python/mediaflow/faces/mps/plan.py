@@ -177,6 +177,8 @@ def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) 
                                                "or a custom template's")
             storage = _task_storage(item.OutputStorage, (out_type, out_bucket, out_region), f"{where}.OutputStorage")
             operation = _operation(kind, item, preset, where, storage, output_dir)
+            if kind.type == "Transcode" and item.WatermarkSet:
+                operation["Watermark"] = _watermarks(item.WatermarkSet, f"{where}.WatermarkSet", custom)
             # The queue orders by the execution's priority (TasksPriority as given); JobLevel on the
             # job record only has CI's 0..2, so it carries the priority clipped to that range.
             operation["JobLevel"] = max(0, min(2, request.TasksPriority))
@@ -221,7 +223,7 @@ def _refuse_unsupported(request: ProcessMediaRequest) -> None:
         for index, item in enumerate(getattr(tasks, kind.field)):
             for name in ("WatermarkSet", "RawParameter", "OverrideParameter", "MosaicSet", "BlindWatermark",
                          "HeadTailParameter"):
-                if getattr(item, name, None):
+                if getattr(item, name, None) and not (name == "WatermarkSet" and kind.type == "Transcode"):
                     _refuse(f"MediaProcessTask.{kind.field}[{index}].{name}", "not supported by this service")
 
 
@@ -318,6 +320,33 @@ def _operation(kind: SetKind, item: Any, preset: Preset, where: str, storage: St
                                       definition=item.Definition, ext="vtt")
     operation["Output"] = {k: v for k, v in output.items() if v is not None}
     return operation
+
+
+MAX_WATERMARKS = 3  # on one transcode, as the COS face allows
+
+
+def _watermarks(marks: list[Any], where: str, custom: CustomPreset | None) -> list[dict[str, Any]]:
+    """Our watermarks from a WatermarkSet: each template's, its text and time range as the item gives."""
+    if len(marks) > MAX_WATERMARKS:
+        _refuse(where, f"{len(marks)} watermarks; at most {MAX_WATERMARKS} on one transcode")
+    made = []
+    for index, mark in enumerate(marks):
+        at = f"{where}[{index}]"
+        for name in ("RawParameter", "SvgContent"):
+            if getattr(mark, name):
+                _refuse(f"{at}.{name}", "not supported by this service")
+        template = custom("Watermark", mark.Definition) if custom else None
+        if not template:
+            _refuse(f"{at}.Definition", f"{mark.Definition} is not a watermark template")
+        params = copy.deepcopy(template.operation["Watermark"])
+        if params.get("Text") is not None:
+            params["Text"]["Text"] = (mark.TextContent or params["Text"]["Text"]).strip() or _refuse(
+                f"{at}.TextContent", "a text watermark needs its text", code="MissingParameter")
+        if mark.EndTimeOffset and mark.EndTimeOffset <= (mark.StartTimeOffset or 0):
+            _refuse(f"{at}.EndTimeOffset", "must be after StartTimeOffset")
+        params |= {k: v for k, v in (("StartTime", mark.StartTimeOffset), ("EndTime", mark.EndTimeOffset)) if v}
+        made.append(params)
+    return made
 
 
 def _time_interval(item: Any, where: str) -> dict[str, str] | None:

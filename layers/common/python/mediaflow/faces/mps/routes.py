@@ -169,8 +169,10 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @router.post("/")
 def action() -> Response[str]:
     name = router.current_event.headers.get("x-tc-action")
-    if name is None:  # not an MPS call (faces.app.face_of): no COS operation is POST /
-        raise NotFoundError("no route for POST /: an MPS call names its action in X-TC-Action", code="NoSuchRoute")
+    if name is None or router.context.get("face") != "mps":
+        # Not an MPS call (faces.app.face_of: POST / with X-TC-Action), e.g. a COS-signed POST /buckets/<b>/:
+        # no COS operation is POST /, and an action named in an unsigned header is not taken from it.
+        raise NotFoundError("no route for POST /: an MPS call is POST / with X-TC-Action", code="NoSuchRoute")
     if name not in ACTIONS:
         raise InvalidInputError(f"X-TC-Action: {name!r} is not an action of this service ({', '.join(ACTIONS)})",
                                 code="InvalidAction")

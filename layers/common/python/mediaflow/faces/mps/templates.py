@@ -1,5 +1,5 @@
 """MPS templates: Create / Describe / Modify / Delete for Transcode, SnapshotByTimeOffset, SampleSnapshot,
-ImageSprite and AnimatedGraphics templates.
+ImageSprite, AnimatedGraphics and Watermark templates (their fields and parameters: `template_kinds`).
 
 One store with the COS face: a custom MPS template is a `control.templates.Template` (account-wide:
 no bucket) whose parameters are our Tag's, made from the MPS fields (`Kind.params`), with the MPS
@@ -11,168 +11,32 @@ Modify changes what later tasks, and workflows reset later, take."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import secrets
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple, Optional
-
-from pydantic import Field, create_model
+from typing import Any
 
 from ...control import templates as store_templates
 from ...control import workflows
 from ...control.templates import OFFICIAL, Template
 from ...exceptions import InvalidInputError
+from ...persistence import storage
 from ...shapes.mps import mps_time
 from .plan import DEFINITIONS, Preset
+from .template_kinds import (
+    KIND_OF_SET,
+    KINDS,
+    LAST_CUSTOM,
+    DefinitionRequest,
+    DescribeTemplatesRequest,
+    Kind,
+    ModifyRequest,
+    Named,
+)
 from .wire import Wire, parse
 
-FIRST_CUSTOM, LAST_CUSTOM = 1_000_000, 9_999_999
-Size = Field(default=0, ge=0, le=4096)  # 0: the source's (the other side keeps the aspect ratio)
-
-
-# ------------------------------------------------------------------ the requests (SDK field names)
-class VideoTemplateInfo(Wire):
-    Codec: Literal["libx264", "libx265", "av1"] = "libx264"
-    Fps: float = Field(default=0, ge=0, le=60)  # 0: the source's
-    Bitrate: int = Field(default=0, ge=0, le=50000)  # kbps; 0: chosen from the size
-    Width: int = Size
-    Height: int = Size
-    Gop: int = Field(default=0, ge=0, le=100000)
-    Vcrf: int = Field(default=0, ge=0, le=51)
-
-
-class AudioTemplateInfo(Wire):
-    Codec: Literal["libfdk_aac", "aac", "libmp3lame", "mp3"] = "libfdk_aac"
-    Bitrate: int = Field(default=0, ge=0, le=1000)
-    SampleRate: int = Field(default=44100, ge=8000, le=96000)
-    AudioChannel: Literal[1, 2, 6] = 2
-
-
-class Named(Wire):
-    Name: str = Field(default="", max_length=64)
-    Comment: str = Field(default="", max_length=256)
-
-
-class TranscodeFields(Named):
-    Container: Literal["mp4", "flv", "hls", "mp3", "m4a", "mov", "mkv", "webm"]
-    RemoveVideo: Literal[0, 1] = 0
-    RemoveAudio: Literal[0, 1] = 0
-    VideoTemplate: VideoTemplateInfo | None = None
-    AudioTemplate: AudioTemplateInfo | None = None
-
-
-class SnapshotFields(Named):
-    Width: int = Size
-    Height: int = Size
-    Format: Literal["jpg", "png"] = "jpg"
-
-
-class SampleSnapshotFields(SnapshotFields):
-    SampleType: Literal["Percent", "Time"]
-    SampleInterval: int = Field(ge=1, le=3600)
-
-
-class ImageSpriteFields(SampleSnapshotFields):
-    RowCount: int = Field(ge=1, le=100)
-    ColumnCount: int = Field(ge=1, le=100)
-
-
-class AnimatedGraphicsFields(Named):
-    Fps: int = Field(ge=1, le=30)
-    Width: int = Size
-    Height: int = Size
-    Format: Literal["gif", "webp"] = "gif"
-    Quality: float = Field(default=75, ge=1, le=100)
-
-
-class DescribeTemplatesRequest(Wire):
-    Definitions: list[int] | None = Field(default=None, max_length=100)
-    Type: Literal["Preset", "Custom"] | None = None
-    Name: str | None = Field(default=None, max_length=64)
-    Offset: int = Field(default=0, ge=0, le=10**6)
-    Limit: int = Field(default=10, ge=1, le=100)
-
-
-class DefinitionRequest(Wire):
-    Definition: int = Field(ge=1, le=LAST_CUSTOM)
-
-
-# ------------------------------------------------------------------ MPS fields -> our parameters
-def _size(value: int) -> str | None:
-    return str(value) if value else None
-
-
-def _transcode(f: TranscodeFields) -> dict[str, Any]:
-    video, audio = f.VideoTemplate or VideoTemplateInfo(), f.AudioTemplate or AudioTemplateInfo()
-    codec = {"libx264": "H.264", "libx265": "H.265", "av1": "AV1"}[video.Codec]
-    return {"Container": {"Format": f.Container},
-            "Video": {k: v for k, v in {"Codec": codec, "Width": _size(video.Width), "Height": _size(video.Height),
-                                        "Fps": video.Fps or None, "Bitrate": video.Bitrate or None,
-                                        "Gop": video.Gop or None, "Crf": video.Vcrf or None,
-                                        "Remove": "true" if f.RemoveVideo else None}.items() if v is not None},
-            "Audio": {k: v for k, v in {"Codec": "mp3" if "mp3" in audio.Codec else "aac",
-                                        "Bitrate": audio.Bitrate or None, "Samplerate": audio.SampleRate,
-                                        "Channels": audio.AudioChannel,
-                                        "Remove": "true" if f.RemoveAudio else None}.items() if v is not None}}
-
-
-def _snapshot(f: SnapshotFields) -> dict[str, Any]:
-    return {k: v for k, v in {"Mode": "Interval", "Format": f.Format, "Width": _size(f.Width),
-                              "Height": _size(f.Height)}.items() if v is not None}
-
-
-def _sampled(f: SampleSnapshotFields) -> dict[str, Any]:
-    if f.SampleType == "Percent":  # one image every SampleInterval % of the duration, from the start
-        return _snapshot(f) | {"Mode": "Average", "Start": "0", "Count": str(max(1, 100 // f.SampleInterval))}
-    return _snapshot(f) | {"Start": "0", "TimeInterval": str(f.SampleInterval)}
-
-
-def _sprite(f: ImageSpriteFields) -> dict[str, Any]:
-    """Width and Height are a cell's (each frame is scaled to the cell)."""
-    frames = {k: v for k, v in _sampled(f).items() if k not in ("Width", "Height")}
-    return frames | {"SnapshotOutMode": "OnlySprite", "SpriteSnapshotConfig": {
-        "CellWidth": _size(f.Width) or "142", "CellHeight": _size(f.Height) or "80", "Padding": "0", "Margin": "0",
-        "Color": "black", "Columns": str(f.ColumnCount), "Lines": str(f.RowCount)}}
-
-
-def _animated(f: AnimatedGraphicsFields) -> dict[str, Any]:
-    video = {"Codec": f.Format, "Fps": str(f.Fps), "AnimateFramesPerSecond": str(f.Fps),
-             "Width": _size(f.Width), "Height": _size(f.Height), "Quality": str(f.Quality) if f.Format == "webp" else None}
-    return {"Container": {"Format": f.Format}, "Video": {k: v for k, v in video.items() if v is not None}}
-
-
-class Kind(NamedTuple):
-    name: str  # CreateXTemplate, DescribeXTemplates, XTemplateSet
-    set_type: str  # the MediaProcessResultSet Type whose Definitions it serves
-    tag: str  # our template Tag
-    field: str  # where our parameters sit in an operation
-    fields: type[Named]
-    params: Callable[[Any], dict[str, Any]]
-    ext: Callable[[dict[str, Any]], str]
-
-
-KINDS = {kind.name: kind for kind in (
-    Kind("Transcode", "Transcode", "Transcode", "Transcode", TranscodeFields, _transcode,
-         lambda p: "m3u8" if p["Container"]["Format"] == "hls" else p["Container"]["Format"]),
-    Kind("SnapshotByTimeOffset", "SnapshotByTimeOffset", "Snapshot", "Snapshot", SnapshotFields, _snapshot,
-         lambda p: p["Format"]),
-    Kind("SampleSnapshot", "SampleSnapshot", "Snapshot", "Snapshot", SampleSnapshotFields, _sampled,
-         lambda p: p["Format"]),
-    Kind("ImageSprite", "ImageSprites", "Snapshot", "Snapshot", ImageSpriteFields, _sprite, lambda p: p["Format"]),
-    Kind("AnimatedGraphics", "AnimatedGraphics", "Animation", "Animation", AnimatedGraphicsFields, _animated,
-         lambda p: p["Container"]["Format"]),
-)}
-KIND_OF_SET = {kind.set_type: kind for kind in KINDS.values()}
-
-
-def _modify_request(kind: Kind) -> type[DefinitionRequest]:
-    """ModifyXTemplate: the Definition, and any of the kind's fields (those given replace the stored ones)."""
-    optional: dict[str, Any] = {name: (Optional[info.annotation], None)  # noqa: UP045 (create_model takes a type)
-                                for name, info in kind.fields.model_fields.items()}
-    return create_model(f"Modify{kind.name}TemplateRequest", __base__=DefinitionRequest, **optional)
-
-
-ModifyRequest = {name: _modify_request(kind) for name, kind in KINDS.items()}
+FIRST_CUSTOM = 1_000_000
 
 
 # ------------------------------------------------------------------ the store
@@ -187,11 +51,33 @@ def _custom(kind: Kind) -> list[Template]:
 def _get(kind: Kind, definition: int) -> Template:
     found = next((t for t in _custom(kind) if t.Mps and t.Mps.Definition == definition), None)
     if found is None:
-        preset = definition in DEFINITIONS[kind.set_type]
+        preset = definition in DEFINITIONS.get(kind.set_type, {})
         raise InvalidInputError(f"Definition: {definition} is a preset, which cannot be changed" if preset else
                                 f"Definition: {definition} is not a {kind.name} template",
                                 code="InvalidParameterValue" if preset else "ResourceNotFound.TemplateNotExist")
     return found
+
+
+def _store_image(mark: dict[str, Any], given: Any, name: str, before: dict[str, Any] | None) -> dict[str, Any]:
+    """Keep a watermark image (base64 in ImageContent) in the stack's own bucket, where units read it;
+    a Modify that sends no image keeps the one it had."""
+    content = given.ImageTemplate.ImageContent
+    if content is None:
+        kept = (before or {}).get("Image", {}).get("Url")
+        if not kept:
+            raise InvalidInputError("ImageTemplate.ImageContent is required for an image watermark",
+                                    code="MissingParameter")
+        return {**mark, "Image": {**mark["Image"], "Url": kept}}
+    try:
+        image = base64.b64decode(content, validate=True)
+    except ValueError as error:
+        raise InvalidInputError("ImageTemplate.ImageContent: not base64", code="InvalidParameterValue") from error
+    kinds = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+    ext = next((ext for magic, ext in kinds.items() if image.startswith(magic)), None)
+    if ext is None:
+        raise InvalidInputError("ImageTemplate.ImageContent: a PNG or JPEG image is required", code="InvalidParameterValue")
+    url = storage.put_asset(f"watermarks/{name}.{ext}", image)
+    return {**mark, "Image": {**mark["Image"], "Url": url}}
 
 
 def custom_preset(set_type: str, definition: int) -> Preset | None:
@@ -212,12 +98,22 @@ def _validated(kind: Kind, fields: dict[str, Any]) -> tuple[Any, dict[str, Any]]
     return given, params
 
 
+def _kept(given: Named) -> dict[str, Any]:
+    """The fields described back: a watermark image is kept once, as a file, not again in the record."""
+    fields = given.given()
+    if isinstance(fields.get("ImageTemplate"), dict):
+        fields["ImageTemplate"] = {k: v for k, v in fields["ImageTemplate"].items() if k != "ImageContent"}
+    return fields
+
+
 def create(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handle(body: dict[str, Any], _key: Any) -> dict[str, Any]:
         given, params = _validated(kind, body)
         while True:
             definition = FIRST_CUSTOM + secrets.randbelow(LAST_CUSTOM - FIRST_CUSTOM + 1)
-            mps = store_templates.MpsTemplate(Definition=definition, Kind=kind.name, Fields=given.given())
+            if kind.name == "Watermark" and given.Type == "image":
+                params = _store_image(params, given, template_id(definition), None)
+            mps = store_templates.MpsTemplate(Definition=definition, Kind=kind.name, Fields=_kept(given))
             if store_templates.create_account_template(template_id(definition), given.Name, kind.tag, params, mps):
                 return {"Definition": definition}
     return handle
@@ -230,7 +126,9 @@ def modify(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         assert existing.Mps is not None
         merged = {**existing.Mps.Fields, **request.given(exclude={"Definition"})}
         given, params = _validated(kind, merged)
-        store_templates.change_account_template(existing.TemplateId, given.Name, params, given.given())
+        if kind.name == "Watermark" and given.Type == "image":
+            params = _store_image(params, given, existing.TemplateId, existing.params)
+        store_templates.change_account_template(existing.TemplateId, given.Name, params, _kept(given))
         return {}
     return handle
 
@@ -263,7 +161,8 @@ def describe(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 def _custom_element(template: Template) -> dict[str, Any]:
     assert template.Mps is not None
-    return {**template.Mps.Fields, "Definition": template.Mps.Definition, "Type": "Custom", "Name": template.Name,
+    # Type is Custom, but a watermark's own Type (image or text) is the SDK's WatermarkTemplate.Type
+    return {"Type": "Custom", **template.Mps.Fields, "Definition": template.Mps.Definition, "Name": template.Name,
             "CreateTime": mps_time(template.CreateTime), "UpdateTime": mps_time(template.UpdateTime)}
 
 
@@ -273,6 +172,7 @@ PRESET_FIELDS: dict[str, dict[int, dict[str, Any]]] = {
                             "Height": 0, "Format": "jpg"}},
     "ImageSprite": {10: {"Name": "10x10 sprites every 10 s", "SampleType": "Time", "SampleInterval": 10, "RowCount": 10,
                          "ColumnCount": 10, "Width": 142, "Height": 80, "Format": "jpg"}},
+    "Watermark": {},
     "AnimatedGraphics": {20000: {"Name": "gif 320 wide", "Fps": 15, "Width": 320, "Height": 0, "Format": "gif",
                                  "Quality": 75}},
 }

@@ -118,12 +118,23 @@ class TaskOutputStorage(Wire):
     S3OutputStorage: _S3OutputStorage | None = None
 
 
+class WatermarkInput(Wire):
+    """A watermark template by Definition, on a transcode, over a time range of the output."""
+
+    Definition: int = Field(ge=1)
+    TextContent: str | None = Field(default=None, max_length=64)  # a text watermark's text
+    StartTimeOffset: float | None = Field(default=None, ge=0)
+    EndTimeOffset: float | None = Field(default=None, gt=0)
+    RawParameter: Any = None  # refused
+    SvgContent: Any = None  # refused
+
+
 class TaskInput(Wire):
     Definition: int
     OutputStorage: TaskOutputStorage | None = None
     OutputObjectPath: str | None = None
-    # Accepted by MPS but not done here: refused rather than silently dropped (see _refuse_unsupported).
-    WatermarkSet: list[Any] | None = None
+    # Watermarks by template: on transcodes; refused on the other task kinds (see _refuse_unsupported).
+    WatermarkSet: list[WatermarkInput] | None = Field(default=None, max_length=10)
 
 
 class TranscodeTaskInput(TaskInput):
