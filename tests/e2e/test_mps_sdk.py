@@ -325,3 +325,21 @@ def test_an_image_watermark_template_marks_a_transcode_where_it_says(local_stack
     for x, y in ((320, 200), (600, 300), (100, 20)):  # elsewhere (right of the mark too) the pictures agree
         assert sum(abs(a - b) for a, b in zip(pixel(frames["marked"], x, y), pixel(frames["plain"], x, y))) < 40, (x, y)
     mps.DeleteWatermarkTemplate(request(models.DeleteWatermarkTemplateRequest, {"Definition": definition}))
+
+
+def test_head_tail_parameter_joins_an_intro_onto_the_transcode(local_stack, tmp_path) -> None:
+    """A transcode with a 1 s intro in HeadSet: the output lasts the intro and the input, within a frame."""
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "main.mp4", seconds=3, size="640x360")), bucket, "ht/main.mp4")
+    s3.upload_file(str(make_video(tmp_path / "intro.mp4", seconds=1, size="320x240")), bucket, "ht/intro.mp4")
+    task_id = mps.ProcessMedia(request(models.ProcessMediaRequest, {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/ht/main.mp4"}},
+        "MediaProcessTask": {"TranscodeTaskSet": [{"Definition": 100010, "HeadTailParameter": {"HeadSet": [
+            {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/ht/intro.mp4"}}]}}]}})).TaskId
+    transcode = finished(mps, task_id).WorkflowTask.MediaProcessResultSet[0].TranscodeTask
+    assert transcode.Status == "SUCCESS", transcode.Message
+    local = tmp_path / "joined.mp4"
+    s3.download_file(bucket, transcode.Output.Path.lstrip("/"), str(local))
+    info = probe(str(local))
+    assert abs(info.duration - 4.0) <= 1 / 25 + 1e-6, info.duration  # one frame at the output's 25 fps
+    assert info.video.Width == "640"  # the preset's width; the height keeps the first part's aspect (the intro's)

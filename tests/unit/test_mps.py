@@ -11,6 +11,7 @@ import pytest
 from mediaflow.control.templates import OFFICIAL, build_operation
 from mediaflow.exceptions import InvalidInputError
 from mediaflow.faces.mps import plan as mps_plan
+from mediaflow.faces.mps import presets as mps_presets
 from mediaflow.models import Execution, Job, NotifyConfig
 from mediaflow.shapes import mps
 from tencentcloud.mps.v20190612 import models as sdk
@@ -165,11 +166,11 @@ def test_transcode_operations_build() -> None:
 
 def test_every_preset_builds() -> None:
     """Every Definition of the table gives parameters that build_operation accepts."""
-    tasks = {kind.field: [{"Definition": d} for d in mps_plan.DEFINITIONS[kind.type]] for kind in mps.SET_KINDS}
+    tasks = {kind.field: [{"Definition": d} for d in mps_presets.DEFINITIONS[kind.type]] for kind in mps.SET_KINDS}
     tasks["SnapshotByTimeOffsetTaskSet"][0]["ExtTimeOffsetSet"] = ["1s"]
     tasks["AnimatedGraphicTaskSet"][0] |= {"StartTimeOffset": 1, "EndTimeOffset": 3}
     subtasks = plan(MediaProcessTask=tasks).subtasks
-    assert len(subtasks) == sum(len(table) for table in mps_plan.DEFINITIONS.values())
+    assert len(subtasks) == sum(len(table) for table in mps_presets.DEFINITIONS.values())
     for subtask in subtasks:
         operation = build_operation(subtask.tag, subtask.operation, default_bucket="b", default_region="r")
         assert operation.Output.Object == subtask.operation["Output"]["Object"]
@@ -306,6 +307,22 @@ def test_unsupported_features_refused() -> None:
     mosaic = {"TranscodeTaskSet": [{"Definition": 100030, "MosaicSet": [{"Width": "10%"}]}]}
     assert refused(MediaProcessTask=mosaic).message.startswith("MediaProcessTask.TranscodeTaskSet[0].MosaicSet:")
     assert refused(AiAnalysisTask={"Definition": 10}).message.startswith("AiAnalysisTask:")
+
+
+def test_a_transcode_with_intros_and_outros_is_a_join_of_the_input_bucket_objects() -> None:
+    head = {"Type": "COS", "CosInputInfo": {"Bucket": "in-1250000000", "Region": "ap-guangzhou", "Object": "/intro.mp4"}}
+    tail = {"Type": "AWS-S3", "S3InputInfo": {"S3Bucket": "in-1250000000", "S3Region": "ap-guangzhou", "S3Object": "/end.mp4"}}
+    task = {"TranscodeTaskSet": [{"Definition": 100020, "HeadTailParameter": {"HeadSet": [head], "TailSet": [tail]}}]}
+    (subtask,) = plan(MediaProcessTask=task).subtasks
+    join = subtask.operation["ConcatTemplate"]
+    assert subtask.tag == "Concat" and subtask.set_type == "Transcode"
+    assert join["ConcatFragment"] == [{"Url": "intro.mp4", "Mode": "Start"}, {"Url": "end.mp4", "Mode": "End"}]
+    assert join["Video"]["Width"] == "720" and join["Container"]["Format"] == "mp4"  # MP4-SD's encoding
+    elsewhere = {"Type": "COS", "CosInputInfo": {"Bucket": "other-1250000000", "Region": "ap-guangzhou", "Object": "/x.mp4"}}
+    task["TranscodeTaskSet"][0]["HeadTailParameter"] = {"HeadSet": [elsewhere]}
+    assert "must be an object of the input's bucket" in refused(MediaProcessTask=task).message
+    task["TranscodeTaskSet"][0] |= {"HeadTailParameter": {"TailSet": [tail]}, "StartTimeOffset": 1}
+    assert "cannot be combined" in refused(MediaProcessTask=task).message
 
 
 # ------------------------------------------------------------------ notifications config

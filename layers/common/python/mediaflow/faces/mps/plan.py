@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
@@ -30,6 +30,7 @@ from ...shapes.mps import (
     SubtaskRef,
     TaskInfo,
 )
+from .presets import DEFINITIONS, CustomPreset, Preset
 from .wire import (
     MediaInputInfo,
     MediaProcessTaskInput,
@@ -40,58 +41,6 @@ from .wire import (
 )
 
 MAX_SUBTASKS = 20
-
-
-# ------------------------------------------------------------------ presets
-class Preset(NamedTuple):
-    operation: dict[str, Any]  # TemplateId or inline parameters, without Output
-    ext: str  # the output format (an animated result reports it as its Container)
-
-
-def _transcode_preset(template_id: str) -> Preset:
-    return Preset({"TemplateId": template_id}, OFFICIAL[template_id][2]["Container"]["Format"])
-
-
-DEFINITIONS: dict[str, dict[int, Preset]] = {
-    "Transcode": {
-        100010: _transcode_preset("t02db40900dc1c43ad9bdbd8acec6075c5"),  # MP4-FLU
-        100020: _transcode_preset("t04e1ab86554984f1aa17c062fbf6c007c"),  # MP4-SD
-        100030: _transcode_preset("t02d06d8ad881648e69f9ca95b2e7e4b6a"),  # MP4-HD
-        100040: _transcode_preset("t064fb9214850f49aaac44b5561a7b0b3b"),  # MP4-FHD
-        100070: _transcode_preset("t077211ea3e0e74168b8ed921fcb2d5a6b"),  # MP4-2K
-    },
-    "SnapshotByTimeOffset": {
-        # source size; the time points come from the request's ExtTimeOffsetSet
-        10: Preset({"Snapshot": {"Mode": "Interval", "Format": "jpg"}}, "jpg"),
-    },
-    "SampleSnapshot": {
-        # one image every 10 % of the duration: ten spread evenly from the start
-        10: Preset({"Snapshot": {"Mode": "Average", "Start": "0", "Count": "10", "Format": "jpg"}}, "jpg"),
-    },
-    "AnimatedGraphics": {
-        # gif 320 px wide (height keeps the aspect ratio), 15 frames taken and played per second
-        20000: Preset({"Animation": {"Container": {"Format": "gif"},
-                                     "Video": {"Codec": "gif", "Width": "320", "Fps": "15",
-                                               "AnimateFramesPerSecond": "15"}}}, "gif"),
-    },
-    "ImageSprites": {
-        # a frame every 10 s, on 10x10 sheets of 142x80 cells, and a WebVTT that maps times to cells
-        10: Preset({"Snapshot": {"Mode": "Interval", "Start": "0", "TimeInterval": "10", "Format": "jpg",
-                                 "SnapshotOutMode": "OnlySprite",
-                                 "SpriteSnapshotConfig": {"CellWidth": "142", "CellHeight": "80", "Padding": "0",
-                                                          "Margin": "0", "Color": "black",
-                                                          "Columns": "10", "Lines": "10"}}},
-                   "jpg"),
-    },
-}
-"""MPS preset Definitions -> what we run, by MediaProcessResultSet Type.
-
-This table is our choice: the reference confirms the preset ids 10 and 20000 only from samples
-and marks the 100010-series table unconfirmed (reference §7 "Preset template IDs"). Transcode
-presets are the Official CI templates of `templates.OFFICIAL`; the others are inline parameters."""
-
-
-CustomPreset = Callable[[str, int], "Preset | None"]  # (result set Type, Definition) -> what it runs
 
 
 # ------------------------------------------------------------------ the plan
@@ -177,12 +126,15 @@ def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) 
                                                "or a custom template's")
             storage = _task_storage(item.OutputStorage, (out_type, out_bucket, out_region), f"{where}.OutputStorage")
             operation = _operation(kind, item, preset, where, storage, output_dir)
+            tag = kind.tag
             if kind.type == "Transcode" and item.WatermarkSet:
                 operation["Watermark"] = _watermarks(item.WatermarkSet, f"{where}.WatermarkSet", custom)
+            if kind.type == "Transcode" and item.HeadTailParameter:
+                tag, operation = "Concat", _with_head_tail(operation, item, bucket, where)
             # The queue orders by the execution's priority (TasksPriority as given); JobLevel on the
             # job record only has CI's 0..2, so it carries the priority clipped to that range.
             operation["JobLevel"] = max(0, min(2, request.TasksPriority))
-            subtasks.append(Subtask(kind.type, index, kind.tag, operation, item.Definition))
+            subtasks.append(Subtask(kind.type, index, tag, operation, item.Definition))
             refs.append(SubtaskRef(Type=kind.type, Index=index, Definition=item.Definition, StorageType=storage[0],
                                    Input=item.given()))
     if not subtasks:
@@ -223,7 +175,8 @@ def _refuse_unsupported(request: ProcessMediaRequest) -> None:
         for index, item in enumerate(getattr(tasks, kind.field)):
             for name in ("WatermarkSet", "RawParameter", "OverrideParameter", "MosaicSet", "BlindWatermark",
                          "HeadTailParameter"):
-                if getattr(item, name, None) and not (name == "WatermarkSet" and kind.type == "Transcode"):
+                if getattr(item, name, None) and not (name in ("WatermarkSet", "HeadTailParameter")
+                                                       and kind.type == "Transcode"):
                     _refuse(f"MediaProcessTask.{kind.field}[{index}].{name}", "not supported by this service")
 
 
@@ -320,6 +273,27 @@ def _operation(kind: SetKind, item: Any, preset: Preset, where: str, storage: St
                                       definition=item.Definition, ext="vtt")
     operation["Output"] = {k: v for k, v in output.items() if v is not None}
     return operation
+
+
+def _with_head_tail(operation: dict[str, Any], item: Any, bucket: str | None, where: str) -> dict[str, Any]:
+    """A transcode with intros and outros is a join (our Concat): the heads, the input, the tails,
+    encoded with the transcode's parameters."""
+    at = f"{where}.HeadTailParameter"
+    if "Watermark" in operation or "TimeInterval" in (operation.get("Transcode") or {}):
+        _refuse(at, "cannot be combined with a WatermarkSet or a StartTimeOffset/EndTimeOffset cut")
+    parts = []
+    for mode, field in (("Start", "HeadSet"), ("End", "TailSet")):
+        for index, info in enumerate(getattr(item.HeadTailParameter, field)):
+            kind, part_bucket, key, _, _ = _source(info)
+            if kind == "URL" or part_bucket != bucket:
+                _refuse(f"{at}.{field}[{index}]", f"must be an object of the input's bucket {bucket}")
+            parts.append({"Url": key, "Mode": mode})
+    if not parts:
+        _refuse(at, "HeadSet or TailSet is required", code="MissingParameter")
+    params = (copy.deepcopy(OFFICIAL[operation["TemplateId"]][2]) if "TemplateId" in operation
+              else operation["Transcode"])
+    encoding = {k: params[k] for k in ("Container", "Video", "Audio") if k in params}
+    return {"ConcatTemplate": {"ConcatFragment": parts, **encoding}, "Output": operation["Output"]}
 
 
 MAX_WATERMARKS = 3  # on one transcode, as the COS face allows

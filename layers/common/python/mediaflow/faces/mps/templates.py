@@ -6,7 +6,7 @@ no bucket) whose parameters are our Tag's, made from the MPS fields (`Kind.param
 fields kept beside them (`MpsTemplate`) to be described as they were given. Its `Definition` is a
 number from 1,000,000 up, so never one of the presets (10, 20000, 100010-100070), and its TemplateId
 is derived from it, so the store's conditional create keeps Definitions unique. A task or workflow
-that names a custom Definition takes the template's parameters when it is created (`plan.Preset`);
+that names a custom Definition takes the template's parameters when it is created (`presets.Preset`);
 Modify changes what later tasks, and workflows reset later, take."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ...control.templates import OFFICIAL, Template
 from ...exceptions import InvalidInputError
 from ...persistence import storage
 from ...shapes.mps import mps_time
-from .plan import DEFINITIONS, Preset
+from .presets import DEFINITIONS, Preset
 from .template_kinds import (
     KIND_OF_SET,
     KINDS,

@@ -129,6 +129,16 @@ class WatermarkInput(Wire):
     SvgContent: Any = None  # refused
 
 
+class HeadTailParameter(Wire):
+    """Intros (HeadSet) and outros (TailSet) joined onto a transcode's output, objects of the input's bucket."""
+
+    HeadSet: list[MediaInputInfo] = Field(default_factory=list, max_length=10)
+    TailSet: list[MediaInputInfo] = Field(default_factory=list, max_length=10)
+
+
+_HeadTailParameter = HeadTailParameter
+
+
 class TaskInput(Wire):
     Definition: int
     OutputStorage: TaskOutputStorage | None = None
@@ -144,7 +154,7 @@ class TranscodeTaskInput(TaskInput):
     OverrideParameter: Any = None
     MosaicSet: list[Any] | None = None
     BlindWatermark: Any = None
-    HeadTailParameter: Any = None
+    HeadTailParameter: _HeadTailParameter | None = None
 
 
 class SnapshotByTimeOffsetTaskInput(TaskInput):
