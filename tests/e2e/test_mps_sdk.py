@@ -343,3 +343,31 @@ def test_head_tail_parameter_joins_an_intro_onto_the_transcode(local_stack, tmp_
     info = probe(str(local))
     assert abs(info.duration - 4.0) <= 1 / 25 + 1e-6, info.duration  # one frame at the output's 25 fps
     assert info.video.Width == "640"  # the preset's width; the height keeps the first part's aspect (the intro's)
+
+
+def test_edit_media_joins_clips_of_two_files(local_stack, tmp_path) -> None:
+    """EditMedia with a clip of each of two files: one output lasting the sum of the clips, within a
+    frame; described and listed as an EditMediaTask."""
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "a.mp4", seconds=4, size="640x360")), bucket, "edit/a.mp4")
+    s3.upload_file(str(make_video(tmp_path / "b.mp4", seconds=3, size="640x360", rate=30)), bucket, "edit/b.mp4")
+    task_id = mps.EditMedia(request(models.EditMediaRequest, {
+        "FileInfos": [
+            {"InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/edit/a.mp4"}},
+             "StartTimeOffset": 1, "EndTimeOffset": 3},
+            {"InputInfo": {"Type": "AWS-S3", "S3InputInfo": {"S3Bucket": bucket, "S3Region": "us-east-1",
+                                                             "S3Object": "/edit/b.mp4"}},
+             "StartTimeOffset": 0.5, "EndTimeOffset": 2}],
+        "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": "us-east-1"}},
+        "OutputObjectPath": "/edit/out/joined"})).TaskId
+    detail = finished(mps, task_id)
+    assert detail.TaskType == "EditMediaTask" and detail.EditMediaTask.Status == "FINISH", detail.to_json_string()
+    edit = detail.EditMediaTask
+    assert edit.ErrCode == 0 and edit.Output.Path == "/edit/out/joined.mp4" and len(edit.Input.FileInfoSet) == 2
+    local = tmp_path / "joined.mp4"
+    s3.download_file(bucket, "edit/out/joined.mp4", str(local))
+    info = probe(str(local))
+    fps = float(info.video.AvgFps.split("/")[0]) / float(info.video.AvgFps.split("/")[1])
+    assert abs(info.duration - (2.0 + 1.5)) <= 1 / fps + 1e-6, (info.duration, fps)
+    listed = mps.DescribeTasks(request(models.DescribeTasksRequest, {"Limit": 100})).TaskSet
+    assert {t.TaskType for t in listed if t.TaskId == task_id} == {"EditMediaTask"}

@@ -223,6 +223,7 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
     "PullEvents": (mps.PullEventsRequest, {"EventSet": many({"type": "object"})}),
     "ConfirmEvents": (mps.ConfirmEventsRequest, {}),
     "ManageTask": (mps.ManageTaskRequest, {}),
+    "EditMedia": (wire.EditMediaRequest, {"TaskId": STRING}),
     "ParseNotification": (wire.ParseNotificationRequest, {name: {} for name in mps.NOTIFICATION_FIELDS}),
     "CreateWorkflow": (wire.CreateWorkflowRequest, {"WorkflowId": INTEGER}),
     "ResetWorkflow": (wire.ResetWorkflowRequest, {}),

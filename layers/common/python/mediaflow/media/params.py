@@ -540,6 +540,9 @@ class ConcatParams(Params):
     Container: _Container = Field(default_factory=_Container)
     Video: VideoParams = Field(default_factory=VideoParams)
     Audio: AudioParams = Field(default_factory=AudioParams)
+    # The stretch of the job's own input kept (MPS EditMedia's first clip); none given: all of it.
+    InputStartTime: float | None = Field(default=None, ge=0)
+    InputEndTime: float | None = Field(default=None, gt=0)
 
     @field_validator("ConcatFragment", mode="before")
     @classmethod
@@ -548,6 +551,7 @@ class ConcatParams(Params):
 
     @model_validator(mode="after")
     def _fits_container(self) -> "ConcatParams":
+        _check_range(self.InputStartTime, self.InputEndTime)
         # Refused here, where the job is submitted, rather than when it runs. The container's
         # default codecs are written into Video and Audio (shared with the TranscodeParams), so
         # that a dump validates back to the same parameters.

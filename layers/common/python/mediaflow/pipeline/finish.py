@@ -30,7 +30,7 @@ from ..models import FINAL_STATES, Execution, Job, UnitResult
 from ..notify.outbox import Event, publish
 from ..persistence import store, unitstore
 from ..persistence.storage import WORK_PREFIX
-from ..shapes import mps
+from ..shapes import mps_tasks
 from ..shapes.cos import jobs_detail, workflow_execution
 from ..times import now
 from .doc_jobs import doc_result
@@ -124,7 +124,7 @@ def _task_event(execution: Execution, jobs: list[Job], about: str, at: Any) -> E
     rule = execution.notify
     return Event(id=ids.stable_id("msg_", execution.id, about, "WorkflowTask"), bucket=execution.bucket,
                  type="WorkflowTask", subject=execution.id, at=at, json_only=True,
-                 content=mps.task_event(execution, jobs, execution.task or {}),
+                 content=mps_tasks.task_event(execution, jobs, execution.task or {}),
                  rule=rule if rule and rule.State == "On" else None)
 
 

@@ -179,7 +179,7 @@ def _concat(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> 
     parts = []
     for number, (ref, fragment) in enumerate(zip(unit.parts, order)):
         if fragment is None:  # the job's own input, already here
-            parts.append(ConcatPart(str(source), probe(str(source))))
+            parts.append(ConcatPart(str(source), probe(str(source)), params.InputStartTime, params.InputEndTime))
         else:
             path = storage.download(ref.bucket, ref.key, workdir, name=f"part-{number}")
             parts.append(ConcatPart(str(path), probe(str(path)), fragment.StartTime, fragment.EndTime))

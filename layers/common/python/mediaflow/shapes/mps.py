@@ -72,10 +72,8 @@ class SubtaskRef(BaseModel):
 
 
 class TaskInfo(BaseModel):
-    """The `plan_info` of the renderers: what a task was asked for, stored beside its execution.
-
-    Built by `TaskPlan.task_info(task_id, job_ids)` once the jobs have ids. Holds no secret but
-    NotifyKey, which signs notifications and is never rendered."""
+    """The `plan_info` of the renderers: what a task was asked for, stored beside its execution, built by
+    `TaskPlan.task_info(task_id, job_ids)`. No secret but NotifyKey, which signs and is never rendered."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -87,6 +85,8 @@ class TaskInfo(BaseModel):
     TaskNotifyConfig: dict[str, Any] | None = None  # as given, without NotifyKey
     NotifyKey: str | None = None
     Subtasks: dict[str, SubtaskRef]  # job id -> subtask
+    TaskType: Literal["WorkflowTask", "EditMediaTask"] = "WorkflowTask"
+    FileInfos: list[dict[str, Any]] | None = None  # an EditMediaTask's inputs (shapes/mps_edit.py)
 
     @property
     def notify_mode(self) -> str:

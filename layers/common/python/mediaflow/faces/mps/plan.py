@@ -82,6 +82,8 @@ class TaskPlan(BaseModel):
     session_context: str = ""
     input_info: dict[str, Any]  # InputInfo as given (the fields we know), without secrets
     notify_info: dict[str, Any] | None = None  # TaskNotifyConfig as given, without NotifyKey
+    task_type: Literal["WorkflowTask", "EditMediaTask"] = "WorkflowTask"
+    file_infos: list[dict[str, Any]] | None = None  # EditMedia's FileInfos as given
 
     @property
     def url_name(self) -> str:
@@ -98,7 +100,7 @@ class TaskPlan(BaseModel):
             TaskId=task_id, InputInfo=self.input_info, TasksPriority=self.priority,
             SessionId=self.session_id, SessionContext=self.session_context,
             TaskNotifyConfig=self.notify_info, NotifyKey=self.notify_key,
-            Subtasks=dict(zip(job_ids, self.refs)),
+            Subtasks=dict(zip(job_ids, self.refs)), TaskType=self.task_type, FileInfos=self.file_infos,
         )
 
 
@@ -107,7 +109,7 @@ def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) 
     `custom` finds what a Definition that is not a preset stands for (the custom templates)."""
     request = parse(ProcessMediaRequest, request_json)
     _refuse_unsupported(request)
-    input_type, bucket, key, region, url = _source(request.InputInfo)
+    input_type, bucket, key, region, url = source_of(request.InputInfo)
     out_type, out_bucket, out_region = _top_storage(request, input_type)
     if request.OutputDir is not None:
         output_dir = request.OutputDir.lstrip("/")
@@ -141,7 +143,7 @@ def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) 
         _refuse("MediaProcessTask", "at least one task is required", code="MissingParameter")
     if len(subtasks) > MAX_SUBTASKS:
         _refuse("MediaProcessTask", f"{len(subtasks)} subtasks; at most {MAX_SUBTASKS} are allowed")
-    notify, notify_type = _notify(request.TaskNotifyConfig)
+    notify, notify_type = notify_rule(request.TaskNotifyConfig)
     config = request.TaskNotifyConfig
     return TaskPlan(
         input_type=input_type, bucket=bucket, key=key, region=region, url=url,
@@ -180,7 +182,7 @@ def _refuse_unsupported(request: ProcessMediaRequest) -> None:
                     _refuse(f"MediaProcessTask.{kind.field}[{index}].{name}", "not supported by this service")
 
 
-def _source(info: MediaInputInfo) -> tuple[Any, str | None, str | None, str | None, str | None]:
+def source_of(info: MediaInputInfo) -> tuple[Any, str | None, str | None, str | None, str | None]:
     """(type, bucket, key, region, url). MPS object paths start with "/"; S3 keys do not."""
     if info.Type == "COS":
         if info.CosInputInfo is None:
@@ -284,7 +286,7 @@ def _with_head_tail(operation: dict[str, Any], item: Any, bucket: str | None, wh
     parts = []
     for mode, field in (("Start", "HeadSet"), ("End", "TailSet")):
         for index, info in enumerate(getattr(item.HeadTailParameter, field)):
-            kind, part_bucket, key, _, _ = _source(info)
+            kind, part_bucket, key, _, _ = source_of(info)
             if kind == "URL" or part_bucket != bucket:
                 _refuse(f"{at}.{field}[{index}]", f"must be an object of the input's bucket {bucket}")
             parts.append({"Url": key, "Mode": mode})
@@ -341,7 +343,7 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def _notify(config: TaskNotifyConfig | None) -> tuple[NotifyConfig | None, str | None]:
+def notify_rule(config: TaskNotifyConfig | None) -> tuple[NotifyConfig | None, str | None]:
     """Our notification rule for a TaskNotifyConfig. The message-queue kinds (TDMQ-CMQ, CMQ and
     AWS-SQS) all land on our message-queue rule, which SQS/SNS plays."""
     if config is None:

@@ -16,8 +16,9 @@ from ...exceptions import InvalidInputError, NotFoundError
 from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
-from .tasks import abort_task, describe_task, describe_tasks, process_media
 from . import templates, workflows
+from .edit import plan_edit
+from .tasks import abort_task, describe_task, describe_tasks, process_media, queue_task
 from .wire import ParseNotificationRequest, Wire, parse
 
 router = Router()
@@ -88,6 +89,12 @@ class DescribeTasksRequest(Wire):
     ScrollToken: str | None = Field(default=None, max_length=1024)
 
 
+def _edit_media(body: dict[str, Any]) -> dict[str, Any]:
+    task_id = queue_task(plan_edit(body), default_bucket=setting("INPUT_BUCKET"),
+                         media_queue_url=setting("MEDIA_QUEUE_URL"), api_key=router.context.get("key"))
+    return {"TaskId": task_id}
+
+
 def _describe_task_detail(body: dict[str, Any]) -> dict[str, Any]:
     request = DescribeTaskDetailRequest.model_validate(body)
     return describe_task(request.TaskId, router.context.get("key"))
@@ -156,6 +163,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ConfirmEvents": _confirm_events,
     "ParseNotification": _parse_notification,
     "ManageTask": _manage_task,
+    "EditMedia": _edit_media,
     "CreateWorkflow": _with_key(workflows.create),
     "ResetWorkflow": _with_key(workflows.reset),
     "EnableWorkflow": _with_key(workflows.switch("Active")),

@@ -22,10 +22,10 @@ from ...notify.targets import check_target
 from ...notify.urls import check_callback_url, loopback_allowed
 from ...persistence import store
 from ...persistence.storage import object_exists
-from ...shapes import mps
+from ...shapes import mps, mps_tasks
 from ...times import now
 from ..keys import UNAUTHORISED, ApiKey, require
-from .plan import plan_task
+from .plan import TaskPlan, plan_task
 from .templates import custom_preset
 
 
@@ -37,12 +37,17 @@ class Session(Model):
 
 def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url: str,
                   api_key: ApiKey | None = None) -> str:
-    """Validate a ProcessMedia request and queue its task; the TaskId comes back at once.
-    A SessionId seen before returns the task it started, instead of a second one.
+    """Validate a ProcessMedia request and queue its task; the TaskId comes back at once."""
+    return queue_task(plan_task(body, custom_preset), default_bucket=default_bucket, media_queue_url=media_queue_url,
+                      api_key=api_key)
+
+
+def queue_task(plan: TaskPlan, *, default_bucket: str, media_queue_url: str, api_key: ApiKey | None = None) -> str:
+    """Queue a planned task (ProcessMedia's, EditMedia's); its TaskId. A SessionId seen before returns
+    the task it started, instead of a second one.
 
     Every check comes before the first write (the records' sizes included), so a refused request
     writes nothing; should a write still fail, the jobs already written are taken back."""
-    plan = plan_task(body, custom_preset)
     region = plan.region or config.region()
     if plan.url:
         try:
@@ -120,7 +125,7 @@ def _task(task_id: str, api_key: ApiKey | None) -> Execution:
 
 def describe_task(task_id: str, api_key: ApiKey | None = None) -> dict[str, Any]:
     execution = _task(task_id, api_key)
-    return mps.describe_task_detail(execution, jobs_of(execution), execution.task or {})
+    return mps_tasks.task_detail(execution, jobs_of(execution), execution.task or {})
 
 
 def abort_task(task_id: str, api_key: ApiKey | None = None) -> None:
@@ -142,5 +147,5 @@ def describe_tasks(*, status: str | None, limit: int, scroll_token: str | None,
     page = store.query_page("gsi2", mps.TASKS, Execution, size=limit, ascending=False, after=scroll_token or None,
                             keep=lambda e: (not status or mps.task_status(e) == status)
                             and (api_key is None or api_key.sees(e.bucket)))
-    return {"TaskSet": [mps.task_summary(e, jobs_of(e), e.task or {}) for e in page.items],
+    return {"TaskSet": [mps_tasks.task_summary(e, jobs_of(e), e.task or {}) for e in page.items],
             "ScrollToken": page.next_token, "TotalCount": len(page.items)}

@@ -330,3 +330,27 @@ class DescribeWorkflowsRequest(Wire):
 
 class ParseNotificationRequest(Wire):
     Content: str = Field(min_length=1, max_length=256 * 1024)
+
+
+# ------------------------------------------------------------------ EditMedia
+class EditMediaFileInfo(Wire):
+    InputInfo: MediaInputInfo
+    StartTimeOffset: float | None = Field(default=None, ge=0)
+    EndTimeOffset: float | None = Field(default=None, gt=0)
+
+
+class EditMediaOutputConfig(Wire):
+    Container: Literal["mp4", "mov", "flv", "hls"] = "mp4"
+    Type: Literal["normal"] = "normal"  # "fast" (joining without re-encoding) is not done
+
+
+class EditMediaRequest(Wire):
+    FileInfos: list[EditMediaFileInfo] = Field(min_length=1, max_length=10)
+    OutputStorage: TaskOutputStorage
+    OutputObjectPath: str = Field(min_length=2, pattern=r"^/")
+    OutputConfig: EditMediaOutputConfig | None = None
+    TaskNotifyConfig: _TaskNotifyConfig | None = None
+    TasksPriority: int = Field(default=0, ge=-10, le=10)
+    SessionId: str = Field(default="", max_length=50)
+    SessionContext: str = Field(default="", max_length=1000)
+    ComposeConfig: Any = None  # refused: composition on a timeline is not done

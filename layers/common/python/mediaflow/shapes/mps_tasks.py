@@ -1,0 +1,61 @@
+"""Every MPS task type as the API and its notifications show it: ProcessMedia's and workflows' tasks are
+`WorkflowTask`s (`shapes.mps`), EditMedia's an `EditMediaTask`, made here from the same records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..models import Execution, Job
+from . import mps
+
+
+def _edit_media_task(execution: Execution, jobs: Sequence[Job], info: mps.TaskInfo) -> dict[str, Any]:
+    """EditMediaTask: the WorkflowTask of its one job, in EditMedia's shape."""
+    workflow = mps.workflow_task(execution, jobs, info)
+    result = next(iter(workflow["MediaProcessResultSet"]), {}).get("TranscodeTask", {})
+    output = result.get("Output") or {}
+    failed = result.get("Status") == "FAIL"
+    return {
+        "TaskId": info.TaskId,
+        "Status": mps.task_status(execution),
+        "ErrCode": result.get("ErrCode", 0) if failed else workflow["ErrCode"],
+        "Message": result.get("Message", "") if failed else workflow["Message"],
+        "Input": {"FileInfoSet": info.FileInfos or []},
+        "Output": {"OutputStorage": output.get("OutputStorage"), "Path": output.get("Path", ""),
+                   "MetaData": {k: output[k] for k in ("Size", "Duration", "Bitrate", "Height", "Width", "Container",
+                                                       "VideoStreamSet", "AudioStreamSet") if k in output}},
+    }
+
+
+def _info(plan_info: mps.PlanInfo) -> mps.TaskInfo:
+    return plan_info if isinstance(plan_info, mps.TaskInfo) else mps.TaskInfo.model_validate(plan_info)
+
+
+def task_detail(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
+    """The DescribeTaskDetail `Response` fields, without RequestId."""
+    info = _info(plan_info)
+    detail = mps.describe_task_detail(execution, jobs, info)
+    if info.TaskType == "EditMediaTask":
+        del detail["WorkflowTask"]
+        detail |= {"TaskType": "EditMediaTask", "EditMediaTask": _edit_media_task(execution, jobs, info)}
+    return detail
+
+
+def task_summary(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
+    """A DescribeTasks `TaskSet` item."""
+    info = _info(plan_info)
+    summary = mps.task_summary(execution, jobs, info)
+    if info.TaskType == "EditMediaTask":
+        summary |= {"TaskType": "EditMediaTask", "SubTaskTypes": []}
+    return summary
+
+
+def task_event(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
+    """The notification body (ParseNotification's shape)."""
+    info = _info(plan_info)
+    event = mps.task_event(execution, jobs, info)
+    if info.TaskType == "EditMediaTask":
+        del event["WorkflowTaskEvent"]
+        event |= {"EventType": "EditMediaTask", "EditMediaTaskEvent": _edit_media_task(execution, jobs, info)}
+    return event
