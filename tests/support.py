@@ -117,6 +117,28 @@ def sqs_event(queue_url: str, messages: list[dict]) -> dict:
     return {"Records": [sqs_record(message, arn) for message in messages]}
 
 
+class Frames:
+    """Decoded rgb24 frames: frames[n] is frame n's bytes, frames.pixel(n, x, y) one pixel."""
+
+    def __init__(self, data: bytes, width: int, height: int):
+        size = width * height * 3
+        self.width, self.height = width, height
+        self.frames = [data[i:i + size] for i in range(0, len(data), size)]
+
+    def __getitem__(self, n: int) -> bytes:
+        return self.frames[n]
+
+    def pixel(self, n: int, x: int, y: int) -> tuple[int, int, int]:
+        at = (y * self.width + x) * 3
+        return tuple(self.frames[n][at:at + 3])  # type: ignore[return-value]
+
+    def changed(self, other: "Frames", n: int, box: tuple[int, int, int, int] | None = None) -> set[tuple[int, int]]:
+        """Pixels of frame n (within box x0, y0, x1, y1, exclusive) that differ from other's by more than noise."""
+        x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        return {(x, y) for y in range(y0, y1) for x in range(x0, x1)
+                if max(abs(a - b) for a, b in zip(self.pixel(n, x, y), other.pixel(n, x, y))) > 24}
+
+
 # ------------------------------------------------------------------ signed API events
 API_KEY_ID, API_SECRET = "AKIDmediaflowtests00000000000000", "tests-secret-key-0123456789abcdef0123"
 MP4_SD = "t04e1ab86554984f1aa17c062fbf6c007c"

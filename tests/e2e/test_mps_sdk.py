@@ -371,3 +371,30 @@ def test_edit_media_joins_clips_of_two_files(local_stack, tmp_path) -> None:
     assert abs(info.duration - (2.0 + 1.5)) <= 1 / fps + 1e-6, (info.duration, fps)
     listed = mps.DescribeTasks(request(models.DescribeTasksRequest, {"Limit": 100})).TaskSet
     assert {t.TaskType for t in listed if t.TaskId == task_id} == {"EditMediaTask"}
+
+
+def test_a_mosaic_set_blurs_only_its_region(local_stack, tmp_path) -> None:
+    """ProcessMedia with a plain transcode and one with a MosaicSet region: inside the region the
+    pictures differ, everywhere else they agree."""
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "in.mp4", seconds=3, size="640x360")), bucket, "mosaic/in.mp4")
+    task_id = mps.ProcessMedia(request(models.ProcessMediaRequest, {
+        "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/mosaic/in.mp4"}},
+        "MediaProcessTask": {"TranscodeTaskSet": [
+            {"Definition": 100010, "OutputObjectPath": "/mosaic/plain"},
+            {"Definition": 100010, "OutputObjectPath": "/mosaic/blurred", "MosaicSet": [
+                {"CoordinateOrigin": "TopLeft", "XPos": "200px", "YPos": "100px", "Width": "160px", "Height": "120px"}]}]}})).TaskId
+    frames = {}
+    for result in finished(mps, task_id).WorkflowTask.MediaProcessResultSet:
+        assert result.TranscodeTask.Status == "SUCCESS", result.TranscodeTask.Message
+        name = result.TranscodeTask.Output.Path.rsplit("/", 1)[1]
+        s3.download_file(bucket, f"mosaic/{name}", str(tmp_path / name))
+        frames[name.split(".")[0]] = frame_rgb(tmp_path / name)
+
+    def differ(x: int, y: int) -> int:
+        return sum(abs(a - b) for a, b in zip(pixel(frames["blurred"], x, y), pixel(frames["plain"], x, y)))
+
+    inside = [differ(x, y) for x in range(210, 350, 10) for y in range(110, 210, 10)]
+    assert sum(d > 30 for d in inside) > len(inside) / 2, inside  # most of the region lost its detail
+    outside = [differ(x, y) for x, y in ((20, 20), (600, 20), (100, 300), (600, 330), (380, 150), (190, 150))]
+    assert max(outside) < 40, outside

@@ -304,8 +304,19 @@ def test_unsupported_features_refused() -> None:
     on_a_snapshot = {"SampleSnapshotTaskSet": [{"Definition": 10, "WatermarkSet": [{"Definition": 1}]}]}
     assert refused(MediaProcessTask=on_a_snapshot).message.startswith(
         "MediaProcessTask.SampleSnapshotTaskSet[0].WatermarkSet: not supported")
-    mosaic = {"TranscodeTaskSet": [{"Definition": 100030, "MosaicSet": [{"Width": "10%"}]}]}
-    assert refused(MediaProcessTask=mosaic).message.startswith("MediaProcessTask.TranscodeTaskSet[0].MosaicSet:")
+    blind = {"TranscodeTaskSet": [{"Definition": 100030, "BlindWatermark": {"Definition": 1}}]}
+    assert refused(MediaProcessTask=blind).message.startswith("MediaProcessTask.TranscodeTaskSet[0].BlindWatermark:")
+
+
+def test_a_mosaic_spells_the_transcode_out_with_its_regions() -> None:
+    task = {"TranscodeTaskSet": [{"Definition": 100010, "MosaicSet": [
+        {"CoordinateOrigin": "TopRight", "XPos": "5%", "YPos": "8px", "Width": "64px", "Height": "20%",
+         "StartTimeOffset": 1, "EndTimeOffset": 3}]}]}
+    (subtask,) = plan(MediaProcessTask=task).subtasks
+    params = subtask.operation["Transcode"]
+    assert "TemplateId" not in subtask.operation and params["Container"]["Format"] == "mp4"
+    assert params["Mosaic"] == [{"CoordinateOrigin": "TopRight", "XPos": "5%", "YPos": "8px", "Width": "64px",
+                                 "Height": "20%", "StartTime": 1, "EndTime": 3}]
     assert refused(AiAnalysisTask={"Definition": 10}).message.startswith("AiAnalysisTask:")
 
 

@@ -21,11 +21,13 @@ from .ffmpeg import int_arg as _int
 from .ffmpeg import num_arg as _num
 from .params import (
     HLS,
+    LENGTH,
     MAX_SNAPSHOTS,
     TIME_OFFSET,
     AnimationParams,
     AnimationVideo,
     ConcatParams,
+    MosaicRegion,
     SegmentParams,
     SnapshotParams,
     SpriteConfig,
@@ -91,12 +93,38 @@ def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: f
 
 
 def video_filter(p: TranscodeParams) -> str:
-    """The output picture's filter chain (one chain, so it can also end a -filter_complex): the frame
-    rate (the fps filter, unlike -r, ends the video where the input's ends), then the size."""
+    """The output picture's filters, from one input to one unlabelled output (so they also begin a
+    -filter_complex and may be followed by more filters): the frame rate (the fps filter, unlike -r,
+    ends the video where the input's ends), the size, then each mosaic."""
     v = p.Video
     rate = f"fps={_num(v.Fps)}" if v.Fps else None
     size = scale_filter(v.Width, v.Height, p.TransConfig.AdjDarMethod) or EVEN_SIZE
-    return ",".join(f for f in (rate, size) if f)
+    graph = ",".join(f for f in (rate, size) if f)
+    for i, region in enumerate(p.Mosaic):
+        graph += _mosaic(region, i)
+    return graph
+
+
+def _mosaic(region: MosaicRegion, i: int) -> str:
+    """Blur one rectangle: the picture split, the rectangle cropped and box-blurred (radius a quarter of
+    its smaller side), laid back where it was, over its time range only."""
+    def length(value: str, side: str) -> str:
+        match = LENGTH.fullmatch(value)
+        assert match is not None  # checked by the model
+        return f"{side}*{float(match['number']) / 100:g}" if match["unit"] == "%" else match["number"]
+
+    w, h = f"trunc({length(region.Width, 'iw')}/2)*2", f"trunc({length(region.Height, 'ih')}/2)*2"
+    right, bottom = region.CoordinateOrigin.endswith("Right"), region.CoordinateOrigin.startswith("Bottom")
+    x = f"iw-ow-{length(region.XPos, 'iw')}" if right else length(region.XPos, "iw")
+    y = f"ih-oh-{length(region.YPos, 'ih')}" if bottom else length(region.YPos, "ih")
+    at_x = f"W-w-{length(region.XPos, 'W')}" if right else length(region.XPos, "W")
+    at_y = f"H-h-{length(region.YPos, 'H')}" if bottom else length(region.YPos, "H")
+    start, end = region.StartTime, region.EndTime
+    when = (f"between(t\\,{_num(start or 0)}\\,{_num(end)})" if end
+            else f"gte(t\\,{_num(start)})" if start else None)
+    blur = "boxblur=luma_radius=min(w\\,h)/4:luma_power=3:chroma_radius=min(cw\\,ch)/4:chroma_power=3"
+    return (f",split[mosaic{i}][region{i}];[region{i}]crop={w}:{h}:{x}:{y},{blur}[blurred{i}];"
+            f"[mosaic{i}][blurred{i}]overlay={at_x}:{at_y}" + (f":enable={when}" if when else ""))
 
 
 def _muxer_args(p: TranscodeParams, dst: str) -> list[str]:

@@ -184,12 +184,51 @@ class TransConfig(Params):
 _Container, _TimeInterval, _TransConfig = Container, TimeInterval, TransConfig
 
 
+LENGTH = re.compile(r"^(?P<number>\d{1,5}(?:\.\d{1,4})?)(?P<unit>%|px)$")  # "10%" of the picture, or "16px"
+MAX_MOSAICS = 10
+
+
+class MosaicRegion(Params):
+    """A blurred rectangle (MPS's MosaicSet) over a time range of the output: placed from a corner of
+    the picture by XPos/YPos, sized Width x Height; each "N%" of the picture or "Npx"."""
+
+    CoordinateOrigin: Literal["TopLeft", "TopRight", "BottomLeft", "BottomRight"] = "TopLeft"
+    XPos: str = "0px"
+    YPos: str = "0px"
+    Width: str = "10%"
+    Height: str = "10%"
+    StartTime: float | None = Field(default=None, ge=0)  # seconds of the output
+    EndTime: float | None = Field(default=None, gt=0)
+
+    @field_validator("XPos", "YPos", "Width", "Height")
+    @classmethod
+    def _length(cls, value: str) -> str:
+        match = LENGTH.fullmatch(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a length like 10% or 16px")
+        if match["unit"] == "%" and float(match["number"]) > 100:
+            raise ValueError(f"{value!r}: at most 100%")
+        return value
+
+    @model_validator(mode="after")
+    def _checked(self) -> "MosaicRegion":
+        for name in ("Width", "Height"):
+            if float(LENGTH.fullmatch(getattr(self, name))["number"]) == 0:  # type: ignore[index]
+                raise ValueError(f"{name} must not be 0")
+        _check_range(self.StartTime, self.EndTime)
+        return self
+
+
+_MosaicRegion = MosaicRegion
+
+
 class TranscodeParams(Params):
     Container: _Container = Field(default_factory=_Container)
     Video: VideoParams = Field(default_factory=VideoParams)
     Audio: AudioParams = Field(default_factory=AudioParams)
     TimeInterval: _TimeInterval = Field(default_factory=_TimeInterval)
     TransConfig: _TransConfig = Field(default_factory=_TransConfig)
+    Mosaic: list[_MosaicRegion] = Field(default_factory=list, max_length=MAX_MOSAICS)
 
     @property
     def container(self) -> ContainerSpec:

@@ -177,7 +177,7 @@ def _refuse_unsupported(request: ProcessMediaRequest) -> None:
         for index, item in enumerate(getattr(tasks, kind.field)):
             for name in ("WatermarkSet", "RawParameter", "OverrideParameter", "MosaicSet", "BlindWatermark",
                          "HeadTailParameter"):
-                if getattr(item, name, None) and not (name in ("WatermarkSet", "HeadTailParameter")
+                if getattr(item, name, None) and not (name in ("WatermarkSet", "HeadTailParameter", "MosaicSet")
                                                        and kind.type == "Transcode"):
                     _refuse(f"MediaProcessTask.{kind.field}[{index}].{name}", "not supported by this service")
 
@@ -254,11 +254,15 @@ def _operation(kind: SetKind, item: Any, preset: Preset, where: str, storage: St
     output: dict[str, Any] = {"Bucket": storage[1], "Region": storage[2], "Object": name}
     if kind.type == "Transcode":
         interval = _time_interval(item, where)
-        if interval:
-            # build_operation takes a TemplateId's parameters whole, so a cut spells them out.
+        mosaic = [{"CoordinateOrigin": m.CoordinateOrigin, "XPos": m.XPos, "YPos": m.YPos, "Width": m.Width,
+                   "Height": m.Height, "StartTime": m.StartTimeOffset, "EndTime": m.EndTimeOffset}
+                  for m in item.MosaicSet or []]
+        if interval or mosaic:
+            # build_operation takes a TemplateId's parameters whole, so a cut or a mosaic spells them out.
             params = (copy.deepcopy(OFFICIAL[operation.pop("TemplateId")][2]) if "TemplateId" in operation
                       else operation.pop("Transcode"))  # a custom template's parameters are already spelt out
-            operation["Transcode"] = params | {"TimeInterval": interval}
+            operation["Transcode"] = params | ({"TimeInterval": interval} if interval else {}) | (
+                {"Mosaic": [{k: v for k, v in m.items() if v is not None} for m in mosaic]} if mosaic else {})
     elif kind.type == "AnimatedGraphics":
         interval = _time_interval(item, where)
         if interval:
@@ -281,8 +285,8 @@ def _with_head_tail(operation: dict[str, Any], item: Any, bucket: str | None, wh
     """A transcode with intros and outros is a join (our Concat): the heads, the input, the tails,
     encoded with the transcode's parameters."""
     at = f"{where}.HeadTailParameter"
-    if "Watermark" in operation or "TimeInterval" in (operation.get("Transcode") or {}):
-        _refuse(at, "cannot be combined with a WatermarkSet or a StartTimeOffset/EndTimeOffset cut")
+    if "Watermark" in operation or {"TimeInterval", "Mosaic"} & set(operation.get("Transcode") or {}):
+        _refuse(at, "cannot be combined with a WatermarkSet, a MosaicSet or a StartTimeOffset/EndTimeOffset cut")
     parts = []
     for mode, field in (("Start", "HeadSet"), ("End", "TailSet")):
         for index, info in enumerate(getattr(item.HeadTailParameter, field)):

@@ -129,6 +129,18 @@ class WatermarkInput(Wire):
     SvgContent: Any = None  # refused
 
 
+class MosaicInput(Wire):
+    """A blurred rectangle over a time range of a transcode's output (media.params.MosaicRegion)."""
+
+    CoordinateOrigin: Literal["TopLeft", "TopRight", "BottomLeft", "BottomRight"] = "TopLeft"
+    XPos: str = Field(default="0px", max_length=16)
+    YPos: str = Field(default="0px", max_length=16)
+    Width: str = Field(default="10%", max_length=16)
+    Height: str = Field(default="10%", max_length=16)
+    StartTimeOffset: float | None = Field(default=None, ge=0)
+    EndTimeOffset: float | None = Field(default=None, gt=0)
+
+
 class HeadTailParameter(Wire):
     """Intros (HeadSet) and outros (TailSet) joined onto a transcode's output, objects of the input's bucket."""
 
@@ -152,7 +164,7 @@ class TranscodeTaskInput(TaskInput):
     EndTimeOffset: float | None = None
     RawParameter: Any = None
     OverrideParameter: Any = None
-    MosaicSet: list[Any] | None = None
+    MosaicSet: list[MosaicInput] | None = Field(default=None, max_length=10)
     BlindWatermark: Any = None
     HeadTailParameter: _HeadTailParameter | None = None
 
