@@ -579,3 +579,17 @@ def test_time_points_in_time_order() -> None:
     body = mps.describe_task_detail(execution, [job], info)
     pictures = body["WorkflowTask"]["MediaProcessResultSet"][0]["SnapshotByTimeOffsetTask"]["Output"]["PicInfoSet"]
     assert [p.get("TimeOffset") for p in pictures] == [None, 1.0]
+
+
+def test_a_transcode_template_given_inline_or_overridden() -> None:
+    raw = {"Container": "mp4", "VideoTemplate": {"Codec": "libx265", "Width": 480, "Bitrate": 700}}
+    (subtask,) = plan(MediaProcessTask={"TranscodeTaskSet": [{"Definition": 0, "RawParameter": raw}]}).subtasks
+    params = subtask.operation["Transcode"]
+    assert (params["Video"]["Codec"], params["Video"]["Width"], params["Video"]["Bitrate"]) == ("H.265", "480", 700)
+    override = {"Container": "flv", "VideoTemplate": {"Bitrate": 900}, "RemoveAudio": 1}
+    (subtask,) = plan(MediaProcessTask={"TranscodeTaskSet": [{"Definition": 100020, "OverrideParameter": override}]}).subtasks
+    params = subtask.operation["Transcode"]
+    assert params["Container"]["Format"] == "flv" and params["Video"]["Bitrate"] == 900
+    assert params["Video"]["Width"] == "720" and params["Audio"]["Remove"] == "true"  # the rest is MP4-SD's
+    bad = {"TranscodeTaskSet": [{"Definition": 0, "RawParameter": {"Container": "avi"}}]}
+    assert refused(MediaProcessTask=bad).message.startswith("MediaProcessTask.TranscodeTaskSet[0].RawParameter.Container")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, NoReturn
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +31,7 @@ from ...shapes.mps import (
     TaskInfo,
 )
 from .presets import DEFINITIONS, CustomPreset, Preset
+from .template_kinds import overridden, raw_transcode
 from .wire import (
     MediaInputInfo,
     MediaProcessTaskInput,
@@ -122,6 +123,9 @@ def plan_task(request_json: dict[str, Any], custom: CustomPreset | None = None) 
         for index, item in enumerate(getattr(tasks, kind.field)):
             where = f"MediaProcessTask.{kind.field}[{index}]"
             preset = DEFINITIONS[kind.type].get(item.Definition) or (custom and custom(kind.type, item.Definition))
+            if kind.type == "Transcode" and item.Definition == 0 and item.RawParameter:  # a template given inline
+                raw = _within(f"{where}.RawParameter", raw_transcode, item.RawParameter)
+                preset = Preset({"Transcode": raw}, raw["Container"]["Format"])
             if not preset:
                 known = ", ".join(map(str, DEFINITIONS[kind.type]))
                 _refuse(f"{where}.Definition", f"unknown Definition {item.Definition}; the presets are {known}, "
@@ -177,8 +181,7 @@ def _refuse_unsupported(request: ProcessMediaRequest) -> None:
         for index, item in enumerate(getattr(tasks, kind.field)):
             for name in ("WatermarkSet", "RawParameter", "OverrideParameter", "MosaicSet", "BlindWatermark",
                          "HeadTailParameter"):
-                if getattr(item, name, None) and not (name in ("WatermarkSet", "HeadTailParameter", "MosaicSet")
-                                                       and kind.type == "Transcode"):
+                if getattr(item, name, None) and not (kind.type == "Transcode" and name != "BlindWatermark"):
                     _refuse(f"MediaProcessTask.{kind.field}[{index}].{name}", "not supported by this service")
 
 
@@ -257,10 +260,12 @@ def _operation(kind: SetKind, item: Any, preset: Preset, where: str, storage: St
         mosaic = [{"CoordinateOrigin": m.CoordinateOrigin, "XPos": m.XPos, "YPos": m.YPos, "Width": m.Width,
                    "Height": m.Height, "StartTime": m.StartTimeOffset, "EndTime": m.EndTimeOffset}
                   for m in item.MosaicSet or []]
-        if interval or mosaic:
+        if interval or mosaic or item.OverrideParameter:
             # build_operation takes a TemplateId's parameters whole, so a cut or a mosaic spells them out.
             params = (copy.deepcopy(OFFICIAL[operation.pop("TemplateId")][2]) if "TemplateId" in operation
                       else operation.pop("Transcode"))  # a custom template's parameters are already spelt out
+            if item.OverrideParameter:
+                params = _within(f"{where}.OverrideParameter", overridden, params, item.OverrideParameter)
             operation["Transcode"] = params | ({"TimeInterval": interval} if interval else {}) | (
                 {"Mosaic": [{k: v for k, v in m.items() if v is not None} for m in mosaic]} if mosaic else {})
     elif kind.type == "AnimatedGraphics":
@@ -327,6 +332,14 @@ def _watermarks(marks: list[Any], where: str, custom: CustomPreset | None) -> li
         params |= {k: v for k, v in (("StartTime", mark.StartTimeOffset), ("EndTime", mark.EndTimeOffset)) if v}
         made.append(params)
     return made
+
+
+def _within(where: str, make: Callable[..., Any], *args: Any) -> Any:
+    """`make(*args)`, its refusal naming the field it came from."""
+    try:
+        return make(*args)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{where}.{error.message}", code=error.code) from None
 
 
 def _time_interval(item: Any, where: str) -> dict[str, str] | None:

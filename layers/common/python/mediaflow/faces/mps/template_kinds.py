@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, NamedTuple, Optional
 from pydantic import Field, create_model
 
 from ...exceptions import InvalidInputError
-from .wire import Wire
+from .wire import Wire, parse
 
 LAST_CUSTOM = 9_999_999
 PENDING = "s3://pending/image"  # a watermark image's Url until the image is stored
@@ -211,3 +211,32 @@ def _modify_request(kind: Kind) -> type[DefinitionRequest]:
 
 
 ModifyRequest = {name: _modify_request(kind) for name, kind in KINDS.items()}
+TranscodeOverride = create_model(  # an OverrideParameter: any of a transcode template's fields
+    "TranscodeOverride", __base__=Wire,
+    **{name: (Optional[info.annotation], None)  # noqa: UP045 (create_model takes a type)
+       for name, info in TranscodeFields.model_fields.items() if name not in ("Name", "Comment")})
+VIDEO_FIELDS = {"Codec": "Codec", "Fps": "Fps", "Bitrate": "Bitrate", "Width": "Width", "Height": "Height",
+                "Gop": "Gop", "Vcrf": "Crf"}
+AUDIO_FIELDS = {"Codec": "Codec", "Bitrate": "Bitrate", "SampleRate": "Samplerate", "AudioChannel": "Channels"}
+
+
+def raw_transcode(raw: Any) -> dict[str, Any]:
+    """A RawParameter (a whole transcode template, given with Definition 0) as our parameters."""
+    return _transcode(parse(TranscodeFields, raw if isinstance(raw, dict) else {}))
+
+
+def overridden(params: dict[str, Any], override: Any) -> dict[str, Any]:
+    """`params` (ours) with what an OverrideParameter gives replacing the template's own (0: the source's)."""
+    given = parse(TranscodeOverride, override if isinstance(override, dict) else {}).given()
+    whole = _transcode(TranscodeFields.model_validate({"Container": params["Container"]["Format"], **given}))
+    changed = {**params, "Container": whole["Container"] if "Container" in given else params["Container"]}
+    for part, names, remove in (("Video", VIDEO_FIELDS, "RemoveVideo"), ("Audio", AUDIO_FIELDS, "RemoveAudio")):
+        section = dict(params.get(part) or {})
+        for theirs, ours in names.items():
+            if theirs in (given.get(f"{part}Template") or {}):
+                section.pop(ours, None)
+                section |= {ours: whole[part][ours]} if ours in whole[part] else {}
+        if remove in given:
+            section["Remove"] = "true" if given[remove] else "false"
+        changed[part] = section
+    return changed
