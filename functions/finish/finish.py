@@ -37,7 +37,7 @@ def handler(event: dict, context: object) -> dict:
         return report_unit(request.execution_id, report, notify_queue_url=NOTIFY_QUEUE_URL)
     if request.stage is not None:
         if request.results is None and request.joined is None:  # the state machine: units stored their results
-            return record_stage(request.execution_id, request.stage)
+            return record_stage(request.execution_id, request.stage, notify_queue_url=NOTIFY_QUEUE_URL)
         return record_results(request.execution_id, [*(request.results or []), *(request.joined or [])])
     outcome = finish(request.execution_id, results=request.results, error=request.error,
                      notify_queue_url=NOTIFY_QUEUE_URL)

@@ -398,3 +398,61 @@ def test_a_mosaic_set_blurs_only_its_region(local_stack, tmp_path) -> None:
     assert sum(d > 30 for d in inside) > len(inside) / 2, inside  # most of the region lost its detail
     outside = [differ(x, y) for x, y in ((20, 20), (600, 20), (100, 300), (600, 330), (380, 150), (190, 150))]
     assert max(outside) < 40, outside
+
+
+def test_a_schedule_runs_its_activities_in_graph_order_and_notifies_each(local_stack, tmp_path) -> None:
+    """A schedule input -> transcode -> snapshot of the transcode's output, with a sprite of the input in
+    parallel, run by ProcessMedia's ScheduleId: the snapshot starts after the transcode ended and has
+    the transcode's picture size; a ScheduleTask event per activity and one at the end."""
+    from mediaflow.local.demo import CallbackReceiver
+
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_video(tmp_path / "in.mp4", seconds=11, size="960x540")), bucket, "sched/in.mp4")
+    receiver = CallbackReceiver()
+    try:
+        schedule_id = mps.CreateSchedule(request(models.CreateScheduleRequest, {
+            "ScheduleName": "trans-then-snap",
+            "Trigger": {"Type": "CosFileUpload", "CosFileUploadTrigger": {"Bucket": bucket, "Region": "us-east-1",
+                                                                          "Dir": "/sched-in/"}},
+            "Activities": [
+                {"ActivityType": "input", "ReardriveIndex": [1, 3]},
+                {"ActivityType": "action-trans", "ReardriveIndex": [2],
+                 "ActivityPara": {"TranscodeTask": {"Definition": 100010}}},
+                {"ActivityType": "action-snapshotByTimeOffset", "ReardriveIndex": [4],
+                 "ActivityPara": {"SnapshotByTimeOffsetTask": {"Definition": 10, "ExtTimeOffsetSet": ["1s"]}}},
+                {"ActivityType": "action-image-sprite", "ReardriveIndex": [4],
+                 "ActivityPara": {"ImageSpriteTask": {"Definition": 10}}},
+                {"ActivityType": "output"}],
+            "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": "us-east-1"}},
+            "OutputDir": "/sched-out/",
+            "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": receiver.url}})).ScheduleId
+        listed = mps.DescribeSchedules(request(models.DescribeSchedulesRequest, {"ScheduleIds": [schedule_id]}))
+        assert listed.ScheduleInfoSet[0].Status == "Disabled" and len(listed.ScheduleInfoSet[0].Activities) == 5
+
+        task_id = mps.ProcessMedia(request(models.ProcessMediaRequest, {
+            "InputInfo": {"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/sched/in.mp4"}},
+            "ScheduleId": schedule_id})).TaskId
+        detail = finished(mps, task_id)
+        assert detail.TaskType == "ScheduleTask", detail.to_json_string()
+        results = {r.ActivityType: r.ActivityResItem for r in detail.ScheduleTask.ActivityResultSet}
+        assert set(results) == {"action-trans", "action-snapshotByTimeOffset", "action-image-sprite"}
+        transcode, snapshot = results["action-trans"].TranscodeTask, results["action-snapshotByTimeOffset"].SnapshotByTimeOffsetTask
+        statuses = [transcode.Status, snapshot.Status, results["action-image-sprite"].ImageSpriteTask.Status]
+        assert statuses == ["SUCCESS"] * 3, (statuses, snapshot.Message, results["action-image-sprite"].ImageSpriteTask.Message)
+        picture = snapshot.Output.PicInfoSet[0].Path
+        s3.download_file(bucket, picture.lstrip("/"), str(tmp_path / "snap.jpg"))
+        assert (probe(str(tmp_path / "snap.jpg")).video.Width, transcode.Output.Width) == ("640", 640)  # of the transcode
+        from mediaflow.control.jobs import get_execution, get_job
+
+        jobs = {job.Tag + job.Workflow.Name: job for job in map(get_job, get_execution(task_id).job_ids)}
+        assert jobs["SnapshotSnapshot_activity2"].StartTime >= jobs["TranscodeTranscode_activity1"].EndTime  # graph order
+
+        assert receiver.wait_for(lambda got: len(got) >= 4, timeout=60), [
+            (json.loads(c["body"])["ScheduleTaskEvent"]["Status"],
+             [r["ActivityType"] for r in json.loads(c["body"])["ScheduleTaskEvent"]["ActivityResultSet"]
+              if next(iter(r["ActivityResItem"].values()))["Status"] != "PROCESSING"]) for c in receiver.received]
+        events = [json.loads(c["body"]) for c in receiver.received]
+        assert {e["EventType"] for e in events} == {"ScheduleTask"} and len(events) == 4
+        assert [e["ScheduleTaskEvent"]["Status"] for e in events].count("FINISH") == 1  # and one per activity
+    finally:
+        receiver.stop()

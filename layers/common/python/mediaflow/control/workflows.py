@@ -175,7 +175,8 @@ class MpsFlow(Model):
     """What a workflow created on the MPS face adds to its record: each of its runs is an MPS task
     (`faces/mps/workflows.py` plans it; `pipeline.dispatch.start_run` starts it)."""
 
-    Request: dict[str, Any]  # CreateWorkflow's fields as validated, secrets left out (DescribeWorkflows)
+    Kind: Literal["Workflow", "Schedule"] = "Workflow"  # CreateWorkflow's, or CreateSchedule's (a task flow)
+    Request: dict[str, Any]  # the create request's fields as validated, secrets left out (for Describe)
     InputType: Literal["COS", "AWS-S3"]
     Region: str
     Refs: dict[str, SubtaskRef]  # node name -> the subtask it runs
@@ -191,6 +192,7 @@ class MpsFlow(Model):
                  {"S3InputInfo": {"S3Bucket": bucket, "S3Region": self.Region, "S3Object": "/" + key}})
         return TaskInfo(TaskId=task_id, InputInfo={"Type": self.InputType, **where}, TasksPriority=self.Priority,
                         TaskNotifyConfig=self.NotifyInfo, NotifyKey=self.NotifyKey,
+                        TaskType="ScheduleTask" if self.Kind == "Schedule" else "WorkflowTask",
                         Subtasks={job_ids[name]: ref for name, ref in self.Refs.items()}).model_dump(mode="json")
 
 
@@ -335,9 +337,9 @@ def template_users(bucket: str, template_id: str) -> list[str]:
             if any((n.Operation or {}).get("TemplateId") == template_id for n in w.Topology.Nodes.values())]
 
 
-def mps_workflows() -> list[Workflow]:
-    """Every workflow created on the MPS face, oldest first."""
-    return store.query_index(MPS_WORKFLOWS, Workflow, index="gsi2")
+def mps_workflows(kind: str = "Workflow") -> list[Workflow]:
+    """Every workflow (or schedule) created on the MPS face, oldest first."""
+    return [w for w in store.query_index(MPS_WORKFLOWS, Workflow, index="gsi2") if w.Mps and w.Mps.Kind == kind]
 
 
 def workflows_for(bucket: str) -> list[Workflow]:

@@ -22,6 +22,7 @@ from ..control.templates import FIELD, PARAMS, TEMPLATE_TAGS, TOP_LEVEL_FIELDS
 from ..control.workflows import Workflow
 from .keys import MPS_ACTIONS, action_of
 from .mps import routes as mps
+from .mps import schedules
 from .mps import templates as mps_templates
 from .mps import wire
 
@@ -224,6 +225,14 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
     "ConfirmEvents": (mps.ConfirmEventsRequest, {}),
     "ManageTask": (mps.ManageTaskRequest, {}),
     "EditMedia": (wire.EditMediaRequest, {"TaskId": STRING}),
+    "CreateSchedule": (schedules.CreateScheduleRequest, {"ScheduleId": INTEGER}),
+    "ModifySchedule": (schedules.ModifyScheduleRequest, {}),
+    "EnableSchedule": (schedules.ScheduleIdRequest, {}),
+    "DisableSchedule": (schedules.ScheduleIdRequest, {}),
+    "DeleteSchedule": (schedules.ScheduleIdRequest, {}),
+    "DescribeSchedules": (schedules.DescribeSchedulesRequest, {"TotalCount": INTEGER, "ScheduleInfoSet": many(obj(
+        ("ScheduleId", "ScheduleName", "Status"), ScheduleId=INTEGER, ScheduleName=STRING,
+        Status={"type": "string", "enum": ["Enabled", "Disabled"]}))}),
     "ParseNotification": (wire.ParseNotificationRequest, {name: {} for name in mps.NOTIFICATION_FIELDS}),
     "CreateWorkflow": (wire.CreateWorkflowRequest, {"WorkflowId": INTEGER}),
     "ResetWorkflow": (wire.ResetWorkflowRequest, {}),

@@ -34,6 +34,7 @@ from ..shapes import mps_tasks
 from ..shapes.cos import jobs_detail, workflow_execution
 from ..times import now
 from .doc_jobs import doc_result
+from .planner import reports_changes
 from .split import remove_prefix
 
 
@@ -146,21 +147,29 @@ def _release_once(execution: Execution) -> None:
     send_ticket(tickets_url(execution.feature), execution.queue_id)  # the freed slot's queue goes on
 
 
-def record_results(execution_id: str, results: list[UnitResult]) -> dict[str, Any]:
-    """Record the outcome of one stage's jobs, so that the next stage can read their outputs."""
+def record_results(execution_id: str, results: list[UnitResult], *, notify_queue_url: str | None = None) -> dict[str, Any]:
+    """Record the outcome of one stage's jobs, so that the next stage can read their outputs. A task
+    that reports each subtask as it ends hears now of those that ran as several units (a split
+    transcode; a subtask of one unit was reported as the unit ended)."""
     ended = now()
     by_job: dict[str, list[UnitResult]] = defaultdict(list)
     for result in results:
         by_job[result.job_id].append(result)
     for job_id, job_results in by_job.items():
         update_job(job_id, lambda job, rs=job_results: _apply_results(job, rs, ended))
+    execution = get_execution(execution_id)
+    several = sorted(job_id for job_id, job_results in by_job.items() if len(job_results) > 1)
+    if notify_queue_url and several and reports_changes(execution):
+        jobs = jobs_of(execution)
+        publish([_task_event(execution, jobs, job_id, ended) for job_id in several], notify_queue_url)
     return {"recorded": sorted(by_job)}
 
 
-def record_stage(execution_id: str, stage: int) -> dict[str, Any]:
+def record_stage(execution_id: str, stage: int, *, notify_queue_url: str | None = None) -> dict[str, Any]:
     """Record a stage from the results its units stored (see unitstore): as many as Plan planned."""
     count = get_execution(execution_id).stage_units.get(stage, 0)
-    return record_results(execution_id, unitstore.load_results(execution_id, stage, count))
+    return record_results(execution_id, unitstore.load_results(execution_id, stage, count),
+                          notify_queue_url=notify_queue_url)
 
 
 def report_unit(execution_id: str, result: UnitResult | unitstore.UnitRef, *, notify_queue_url: str) -> dict[str, Any]:

@@ -189,8 +189,10 @@ def _fail(job_id: str, code: str, message: str) -> None:
 
 
 def reports_changes(execution: Execution) -> bool:
-    """A ProcessMedia task whose TaskNotifyConfig asks for an event as each subtask ends."""
-    return ((execution.task or {}).get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change"
+    """An MPS task whose TaskNotifyConfig asks for an event as each subtask ends, and a schedule's run,
+    which notifies as each activity ends."""
+    task = execution.task or {}
+    return (task.get("TaskNotifyConfig") or {}).get("NotifyMode") == "Change" or task.get("TaskType") == "ScheduleTask"
 
 
 def plan_units(execution_id: str, stage: int = 0) -> tuple[list[UnitSpec], int]:

@@ -85,7 +85,7 @@ class TaskInfo(BaseModel):
     TaskNotifyConfig: dict[str, Any] | None = None  # as given, without NotifyKey
     NotifyKey: str | None = None
     Subtasks: dict[str, SubtaskRef]  # job id -> subtask
-    TaskType: Literal["WorkflowTask", "EditMediaTask"] = "WorkflowTask"
+    TaskType: Literal["WorkflowTask", "EditMediaTask", "ScheduleTask"] = "WorkflowTask"
     FileInfos: list[dict[str, Any]] | None = None  # an EditMediaTask's inputs (shapes/mps_edit.py)
 
     @property

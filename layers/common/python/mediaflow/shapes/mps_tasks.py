@@ -1,5 +1,6 @@
 """Every MPS task type as the API and its notifications show it: ProcessMedia's and workflows' tasks are
-`WorkflowTask`s (`shapes.mps`), EditMedia's an `EditMediaTask`, made here from the same records."""
+`WorkflowTask`s (`shapes.mps`), EditMedia's an `EditMediaTask`, a schedule's run a `ScheduleTask`, made
+here from the same records."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ def _edit_media_task(execution: Execution, jobs: Sequence[Job], info: mps.TaskIn
     }
 
 
+ACTIVITY_TYPES = {"Transcode": "action-trans", "AnimatedGraphics": "action-animated-graphics",
+                  "SnapshotByTimeOffset": "action-snapshotByTimeOffset", "SampleSnapshot": "action-samplesnapshot",
+                  "ImageSprites": "action-image-sprite"}
+
+
+def _schedule_task(execution: Execution, jobs: Sequence[Job], info: mps.TaskInfo) -> dict[str, Any]:
+    """ScheduleTask: the WorkflowTask of its jobs, each result an activity's."""
+    workflow = mps.workflow_task(execution, jobs, info)
+    activities = [{"ActivityType": ACTIVITY_TYPES[result["Type"]],
+                   "ActivityResItem": {field: value for field, value in result.items() if field != "Type"}}
+                  for result in workflow["MediaProcessResultSet"]]
+    return {"TaskId": info.TaskId, "Status": mps.task_status(execution), "ErrCode": workflow["ErrCode"],
+            "Message": workflow["Message"], "InputInfo": info.InputInfo, "ActivityResultSet": activities}
+
+
 def _info(plan_info: mps.PlanInfo) -> mps.TaskInfo:
     return plan_info if isinstance(plan_info, mps.TaskInfo) else mps.TaskInfo.model_validate(plan_info)
 
@@ -39,6 +55,9 @@ def task_detail(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanIn
     if info.TaskType == "EditMediaTask":
         del detail["WorkflowTask"]
         detail |= {"TaskType": "EditMediaTask", "EditMediaTask": _edit_media_task(execution, jobs, info)}
+    elif info.TaskType == "ScheduleTask":
+        del detail["WorkflowTask"]
+        detail |= {"TaskType": "ScheduleTask", "ScheduleTask": _schedule_task(execution, jobs, info)}
     return detail
 
 
@@ -46,8 +65,9 @@ def task_summary(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanI
     """A DescribeTasks `TaskSet` item."""
     info = _info(plan_info)
     summary = mps.task_summary(execution, jobs, info)
-    if info.TaskType == "EditMediaTask":
-        summary |= {"TaskType": "EditMediaTask", "SubTaskTypes": []}
+    if info.TaskType != "WorkflowTask":
+        summary |= {"TaskType": info.TaskType, "SubTaskTypes": [] if info.TaskType == "EditMediaTask" else
+                    summary["SubTaskTypes"]}
     return summary
 
 
@@ -58,4 +78,7 @@ def task_event(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInf
     if info.TaskType == "EditMediaTask":
         del event["WorkflowTaskEvent"]
         event |= {"EventType": "EditMediaTask", "EditMediaTaskEvent": _edit_media_task(execution, jobs, info)}
+    elif info.TaskType == "ScheduleTask":
+        del event["WorkflowTaskEvent"]
+        event |= {"EventType": "ScheduleTask", "ScheduleTaskEvent": _schedule_task(execution, jobs, info)}
     return event

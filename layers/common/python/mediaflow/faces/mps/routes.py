@@ -16,7 +16,7 @@ from ...exceptions import InvalidInputError, NotFoundError
 from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
-from . import templates, workflows
+from . import schedules, templates, workflows
 from .edit import plan_edit
 from .tasks import abort_task, describe_task, describe_tasks, process_media, queue_task
 from .wire import ParseNotificationRequest, Wire, parse
@@ -171,6 +171,12 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "DeleteWorkflow": _with_key(workflows.delete),
     "DescribeWorkflows": _with_key(workflows.describe),
     **{name: _with_key(handle) for name, handle in templates.ACTIONS.items()},
+    "CreateSchedule": _with_key(schedules.create),
+    "ModifySchedule": _with_key(schedules.modify),
+    "EnableSchedule": _with_key(schedules.switch("Active")),
+    "DisableSchedule": _with_key(schedules.switch("Paused")),
+    "DeleteSchedule": _with_key(schedules.delete),
+    "DescribeSchedules": _with_key(schedules.describe),
 }
 
 

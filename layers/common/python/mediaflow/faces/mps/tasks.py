@@ -25,6 +25,7 @@ from ...persistence.storage import object_exists
 from ...shapes import mps, mps_tasks
 from ...times import now
 from ..keys import UNAUTHORISED, ApiKey, require
+from . import schedules
 from .plan import TaskPlan, plan_task
 from .templates import custom_preset
 
@@ -37,7 +38,10 @@ class Session(Model):
 
 def process_media(body: dict[str, Any], *, default_bucket: str, media_queue_url: str,
                   api_key: ApiKey | None = None) -> str:
-    """Validate a ProcessMedia request and queue its task; the TaskId comes back at once."""
+    """Validate a ProcessMedia request and queue its task; the TaskId comes back at once. With a
+    ScheduleId, the schedule runs on the input instead."""
+    if isinstance(body, dict) and body.get("ScheduleId") is not None:
+        return schedules.run(body, api_key)
     return queue_task(plan_task(body, custom_preset), default_bucket=default_bucket, media_queue_url=media_queue_url,
                       api_key=api_key)
 

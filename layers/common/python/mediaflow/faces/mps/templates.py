@@ -137,7 +137,7 @@ def delete(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handle(body: dict[str, Any], _key: Any) -> dict[str, Any]:
         existing = _get(kind, parse(DefinitionRequest, body).Definition)
         assert existing.Mps is not None
-        users = [w.WorkflowId for w in workflows.mps_workflows() if w.Mps and any(
+        users = [w.WorkflowId for w in [*workflows.mps_workflows(), *workflows.mps_workflows("Schedule")] if w.Mps and any(
             ref.Type == kind.set_type and ref.Definition == existing.Mps.Definition for ref in w.Mps.Refs.values())]
         if users:
             raise InvalidInputError(f"Definition: template {existing.Mps.Definition} is used by workflow(s) "

@@ -8,7 +8,7 @@ TaskNotifyConfig). A workflow is created Disabled, as MPS creates them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...control import workflows
 from ...control.workflows import MpsFlow, Workflow
@@ -22,6 +22,7 @@ from .wire import (
     DescribeWorkflowsRequest,
     ResetWorkflowRequest,
     WorkflowIdRequest,
+    WorkflowTrigger,
     parse,
 )
 
@@ -31,12 +32,30 @@ TASK_FIELDS = ("OutputStorage", "MediaProcessTask", "TaskNotifyConfig")
 INPUT_DIRECTORY = "/${InputPath}/"
 
 
-def _planned(request: CreateWorkflowRequest) -> tuple[str, dict[str, Any], MpsFlow]:
-    """(bucket, MediaWorkflow element, MpsFlow) of a CreateWorkflow/ResetWorkflow request."""
-    for name in ("AiContentReviewTask", "AiAnalysisTask", "AiRecognitionTask"):
-        if getattr(request, name):
-            raise InvalidInputError(f"{name}: not supported by this service", code="InvalidParameterValue")
-    trigger = request.Trigger
+class Watch(NamedTuple):
+    """What a trigger watches: a bucket, the uploads under a prefix with given extensions."""
+
+    bucket: str
+    region: str
+    input_type: str  # COS or AWS-S3
+    prefix: str
+    extensions: str  # "mp4/mov", "" for every file
+
+    def source(self) -> dict[str, Any]:
+        """An InputInfo for a stand-in upload, to plan the task each upload becomes (every check
+        ProcessMedia makes) once, now."""
+        key = "/" + self.prefix + "input"
+        if self.input_type == "COS":
+            return {"Type": "COS", "CosInputInfo": {"Bucket": self.bucket, "Region": self.region, "Object": key}}
+        return {"Type": "AWS-S3", "S3InputInfo": {"S3Bucket": self.bucket, "S3Region": self.region, "S3Object": key}}
+
+    def start(self) -> dict[str, Any]:
+        """The Start node that filters the uploads."""
+        ext = {"State": "On", "Custom": "true", "CustomExts": self.extensions} if self.extensions else None
+        return {"Type": "Start", "Input": {"ObjectPrefix": self.prefix, "ExtFilter": ext}}
+
+
+def watch_of(trigger: WorkflowTrigger) -> Watch:
     if trigger.Type == "CosFileUpload":
         cos = trigger.CosFileUploadTrigger
         if cos is None:
@@ -47,36 +66,42 @@ def _planned(request: CreateWorkflowRequest) -> tuple[str, dict[str, Any], MpsFl
         if s3 is None:
             raise InvalidInputError("Trigger.AwsS3FileUploadTrigger is required", code="MissingParameter")
         bucket, region, directory, formats = s3.S3Bucket, s3.S3Region, s3.Dir, s3.Formats
-    prefix = (directory or "/").lstrip("/")
-    # The task each upload becomes, planned once now (every check ProcessMedia makes) on a stand-in object.
-    stand_in = "/" + prefix + "input"
-    source = ({"Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": region, "Object": stand_in}}
-              if trigger.Type == "CosFileUpload" else
-              {"Type": "AWS-S3", "S3InputInfo": {"S3Bucket": bucket, "S3Region": region, "S3Object": stand_in}})
+    return Watch(bucket, region, "COS" if trigger.Type == "CosFileUpload" else "AWS-S3", (directory or "/").lstrip("/"),
+                 "/".join(sorted({f.lower().lstrip(".") for f in formats or []})))
+
+
+def echoed(given: dict[str, Any]) -> dict[str, Any]:
+    """A request as described back: NotifyKey signs notifications and is never shown."""
+    if "TaskNotifyConfig" not in given:
+        return given
+    return {**given, "TaskNotifyConfig": {k: v for k, v in given["TaskNotifyConfig"].items() if k != "NotifyKey"}}
+
+
+def _planned(request: CreateWorkflowRequest) -> tuple[str, dict[str, Any], MpsFlow]:
+    """(bucket, MediaWorkflow element, MpsFlow) of a CreateWorkflow/ResetWorkflow request."""
+    for name in ("AiContentReviewTask", "AiAnalysisTask", "AiRecognitionTask"):
+        if getattr(request, name):
+            raise InvalidInputError(f"{name}: not supported by this service", code="InvalidParameterValue")
+    watch = watch_of(request.Trigger)
     given = request.given()
-    plan = plan_task({"InputInfo": source, "OutputDir": request.OutputDir or INPUT_DIRECTORY,
+    plan = plan_task({"InputInfo": watch.source(), "OutputDir": request.OutputDir or INPUT_DIRECTORY,
                       "TasksPriority": request.TaskPriority, **{k: given[k] for k in TASK_FIELDS if k in given}},
                      custom_preset)
     names = [f"{sub.tag}_{sub.set_type}{sub.index}" for sub in plan.subtasks]  # a node is named by its Type
-    extensions = "/".join(sorted({f.lower().lstrip(".") for f in formats or []}))
-    start = {"ObjectPrefix": prefix,
-             "ExtFilter": {"State": "On", "Custom": "true", "CustomExts": extensions} if extensions else None}
     spec = {"Name": request.WorkflowName, "Topology": {
         "Dependencies": {"Start": ",".join(names), **dict.fromkeys(names, "End")},
-        "Nodes": {"Start": {"Type": "Start", "Input": start},
+        "Nodes": {"Start": watch.start(),
                   **{name: {"Type": sub.tag, "Operation": sub.operation} for name, sub in zip(names, plan.subtasks)}}}}
-    echoed = {**given, "TaskNotifyConfig": {k: v for k, v in given["TaskNotifyConfig"].items() if k != "NotifyKey"}
-              } if "TaskNotifyConfig" in given else given  # NotifyKey signs notifications; it is never shown
-    flow = MpsFlow(Request=echoed, InputType=plan.input_type, Region=region, Refs=dict(zip(names, plan.refs)),
+    flow = MpsFlow(Request=echoed(given), InputType=plan.input_type, Region=watch.region, Refs=dict(zip(names, plan.refs)),
                    Priority=plan.priority, Notify=plan.notify, NotifyInfo=plan.notify_info, NotifyKey=plan.notify_key)
-    return bucket, spec, flow
+    return watch.bucket, spec, flow
 
 
-def _mine(workflow_id: int, key: ApiKey | None, action: str = "configure") -> Workflow:
-    """The MPS workflow with that id, once the key is known to open its bucket for `action`."""
-    found = next((w for w in workflows.mps_workflows() if w.WorkflowId == str(workflow_id)), None)
+def mine(workflow_id: int, key: ApiKey | None, action: str = "configure", *, kind: str = "Workflow") -> Workflow:
+    """The MPS workflow (or schedule) with that id, once the key is known to open its bucket for `action`."""
+    found = next((w for w in workflows.mps_workflows(kind) if w.WorkflowId == str(workflow_id)), None)
     if found is None or (key is not None and not key.sees(found.BucketId)):
-        raise InvalidInputError(f"WorkflowId: {workflow_id} does not exist", code="ResourceNotFound.WorkflowNotExist")
+        raise InvalidInputError(f"{kind}Id: {workflow_id} does not exist", code=f"ResourceNotFound.{kind}NotExist")
     if key is not None:
         require(key, action, found.BucketId, code=UNAUTHORISED)  # type: ignore[arg-type]
     return found
@@ -92,7 +117,7 @@ def create(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
 
 def reset(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
     request = parse(ResetWorkflowRequest, body)
-    existing = _mine(request.WorkflowId, key)
+    existing = mine(request.WorkflowId, key)
     bucket, spec, flow = _planned(request)
     if bucket != existing.BucketId:
         raise InvalidInputError(f"Trigger: workflow {request.WorkflowId} watches bucket {existing.BucketId}; "
@@ -104,14 +129,14 @@ def reset(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
 def switch(state: str) -> Any:
     """EnableWorkflow (Active) or DisableWorkflow (Paused)."""
     def handle(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-        workflow = _mine(parse(WorkflowIdRequest, body).WorkflowId, key)
+        workflow = mine(parse(WorkflowIdRequest, body).WorkflowId, key)
         workflows.set_workflow_state(workflow.BucketId, workflow.WorkflowId, state)  # type: ignore[arg-type]
         return {}
     return handle
 
 
 def delete(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-    workflow = _mine(parse(WorkflowIdRequest, body).WorkflowId, key)
+    workflow = mine(parse(WorkflowIdRequest, body).WorkflowId, key)
     if workflow.State == "Active":  # MPS deletes only a disabled workflow
         raise InvalidInputError(f"WorkflowId: workflow {workflow.WorkflowId} is enabled; disable it first",
                                 code="FailedOperation.InvalidStatus")
