@@ -227,9 +227,9 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
     "EditMedia": (wire.EditMediaRequest, {"TaskId": STRING}),
     "CreateSchedule": (schedules.CreateScheduleRequest, {"ScheduleId": INTEGER}),
     "ModifySchedule": (schedules.ModifyScheduleRequest, {}),
-    "EnableSchedule": (schedules.ScheduleIdRequest, {}),
-    "DisableSchedule": (schedules.ScheduleIdRequest, {}),
-    "DeleteSchedule": (schedules.ScheduleIdRequest, {}),
+    "EnableSchedule": (wire.ScheduleIdRequest, {}),
+    "DisableSchedule": (wire.ScheduleIdRequest, {}),
+    "DeleteSchedule": (wire.ScheduleIdRequest, {}),
     "DescribeSchedules": (schedules.DescribeSchedulesRequest, {"TotalCount": INTEGER, "ScheduleInfoSet": many(obj(
         ("ScheduleId", "ScheduleName", "Status"), ScheduleId=INTEGER, ScheduleName=STRING,
         Status={"type": "string", "enum": ["Enabled", "Disabled"]}))}),

@@ -48,16 +48,17 @@ def _info(plan_info: mps.PlanInfo) -> mps.TaskInfo:
     return plan_info if isinstance(plan_info, mps.TaskInfo) else mps.TaskInfo.model_validate(plan_info)
 
 
+# The task types other than WorkflowTask, and how each is shown (its Describe field; its event's is <type>Event).
+SHAPES = {"EditMediaTask": _edit_media_task, "ScheduleTask": _schedule_task}
+
+
 def task_detail(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
     """The DescribeTaskDetail `Response` fields, without RequestId."""
     info = _info(plan_info)
     detail = mps.describe_task_detail(execution, jobs, info)
-    if info.TaskType == "EditMediaTask":
+    if info.TaskType in SHAPES:
         del detail["WorkflowTask"]
-        detail |= {"TaskType": "EditMediaTask", "EditMediaTask": _edit_media_task(execution, jobs, info)}
-    elif info.TaskType == "ScheduleTask":
-        del detail["WorkflowTask"]
-        detail |= {"TaskType": "ScheduleTask", "ScheduleTask": _schedule_task(execution, jobs, info)}
+        detail |= {"TaskType": info.TaskType, info.TaskType: SHAPES[info.TaskType](execution, jobs, info)}
     return detail
 
 
@@ -75,10 +76,7 @@ def task_event(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInf
     """The notification body (ParseNotification's shape)."""
     info = _info(plan_info)
     event = mps.task_event(execution, jobs, info)
-    if info.TaskType == "EditMediaTask":
+    if info.TaskType in SHAPES:
         del event["WorkflowTaskEvent"]
-        event |= {"EventType": "EditMediaTask", "EditMediaTaskEvent": _edit_media_task(execution, jobs, info)}
-    elif info.TaskType == "ScheduleTask":
-        del event["WorkflowTaskEvent"]
-        event |= {"EventType": "ScheduleTask", "ScheduleTaskEvent": _schedule_task(execution, jobs, info)}
+        event |= {"EventType": info.TaskType, f"{info.TaskType}Event": SHAPES[info.TaskType](execution, jobs, info)}
     return event

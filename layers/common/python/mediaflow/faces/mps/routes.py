@@ -168,14 +168,14 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "ResetWorkflow": _with_key(workflows.reset),
     "EnableWorkflow": _with_key(workflows.switch("Active")),
     "DisableWorkflow": _with_key(workflows.switch("Paused")),
-    "DeleteWorkflow": _with_key(workflows.delete),
+    "DeleteWorkflow": _with_key(workflows.delete()),
     "DescribeWorkflows": _with_key(workflows.describe),
     **{name: _with_key(handle) for name, handle in templates.ACTIONS.items()},
     "CreateSchedule": _with_key(schedules.create),
     "ModifySchedule": _with_key(schedules.modify),
-    "EnableSchedule": _with_key(schedules.switch("Active")),
-    "DisableSchedule": _with_key(schedules.switch("Paused")),
-    "DeleteSchedule": _with_key(schedules.delete),
+    "EnableSchedule": _with_key(workflows.switch("Active", "Schedule")),
+    "DisableSchedule": _with_key(workflows.switch("Paused", "Schedule")),
+    "DeleteSchedule": _with_key(workflows.delete("Schedule")),
     "DescribeSchedules": _with_key(schedules.describe),
 }
 

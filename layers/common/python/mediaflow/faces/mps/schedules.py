@@ -90,10 +90,6 @@ class ModifyScheduleRequest(Wire):
     TaskNotifyConfig: _TaskNotifyConfig | None = None
 
 
-class ScheduleIdRequest(Wire):
-    ScheduleId: int = ScheduleId
-
-
 class DescribeSchedulesRequest(Wire):
     ScheduleIds: list[int] | None = Field(default=None, max_length=100)
     TriggerType: Literal["CosFileUpload", "AWS-S3"] | None = None
@@ -171,23 +167,6 @@ def modify(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
         raise InvalidInputError(f"Trigger: schedule {request.ScheduleId} watches bucket {existing.BucketId}",
                                 code="InvalidParameterValue")
     workflows.update_workflow(bucket, existing.WorkflowId, spec, mps=flow)
-    return {}
-
-
-def switch(state: str) -> Any:
-    def handle(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-        schedule = mine(parse(ScheduleIdRequest, body).ScheduleId, key, kind="Schedule")
-        workflows.set_workflow_state(schedule.BucketId, schedule.WorkflowId, state)  # type: ignore[arg-type]
-        return {}
-    return handle
-
-
-def delete(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-    schedule = mine(parse(ScheduleIdRequest, body).ScheduleId, key, kind="Schedule")
-    if schedule.State == "Active":
-        raise InvalidInputError(f"ScheduleId: schedule {schedule.WorkflowId} is enabled; disable it first",
-                                code="FailedOperation.InvalidStatus")
-    workflows.delete_workflow(schedule.BucketId, schedule.WorkflowId)
     return {}
 
 

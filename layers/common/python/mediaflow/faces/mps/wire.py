@@ -333,6 +333,12 @@ class WorkflowIdRequest(Wire):
     WorkflowId: WorkflowId
 
 
+class ScheduleIdRequest(Wire):
+    """EnableSchedule, DisableSchedule and DeleteSchedule."""
+
+    ScheduleId: WorkflowId  # a schedule is a workflow record: the same numeric ids
+
+
 class DescribeWorkflowsRequest(Wire):
     WorkflowIds: list[WorkflowId] | None = Field(default=None, max_length=100)
     Status: Literal["Enabled", "Disabled"] | None = None

@@ -21,6 +21,7 @@ from .wire import (
     CreateWorkflowRequest,
     DescribeWorkflowsRequest,
     ResetWorkflowRequest,
+    ScheduleIdRequest,
     WorkflowIdRequest,
     WorkflowTrigger,
     parse,
@@ -126,22 +127,34 @@ def reset(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
     return {}
 
 
-def switch(state: str) -> Any:
-    """EnableWorkflow (Active) or DisableWorkflow (Paused)."""
+# A workflow's or a schedule's id: its request model and field (Enable/Disable/Delete<kind>).
+ID_REQUESTS = {"Workflow": (WorkflowIdRequest, "WorkflowId"), "Schedule": (ScheduleIdRequest, "ScheduleId")}
+
+
+def _named(body: dict[str, Any], key: ApiKey | None, kind: str) -> Workflow:
+    model, field = ID_REQUESTS[kind]
+    return mine(getattr(parse(model, body), field), key, kind=kind)
+
+
+def switch(state: str, kind: str = "Workflow") -> Any:
+    """Enable<kind> (Active) or Disable<kind> (Paused), for a workflow or a schedule."""
     def handle(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-        workflow = mine(parse(WorkflowIdRequest, body).WorkflowId, key)
+        workflow = _named(body, key, kind)
         workflows.set_workflow_state(workflow.BucketId, workflow.WorkflowId, state)  # type: ignore[arg-type]
         return {}
     return handle
 
 
-def delete(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
-    workflow = mine(parse(WorkflowIdRequest, body).WorkflowId, key)
-    if workflow.State == "Active":  # MPS deletes only a disabled workflow
-        raise InvalidInputError(f"WorkflowId: workflow {workflow.WorkflowId} is enabled; disable it first",
-                                code="FailedOperation.InvalidStatus")
-    workflows.delete_workflow(workflow.BucketId, workflow.WorkflowId)
-    return {}
+def delete(kind: str = "Workflow") -> Any:
+    """Delete<kind>: MPS deletes only a disabled workflow or schedule."""
+    def handle(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
+        workflow = _named(body, key, kind)
+        if workflow.State == "Active":
+            raise InvalidInputError(f"{kind}Id: {kind.lower()} {workflow.WorkflowId} is enabled; disable it first",
+                                    code="FailedOperation.InvalidStatus")
+        workflows.delete_workflow(workflow.BucketId, workflow.WorkflowId)
+        return {}
+    return handle
 
 
 def describe(body: dict[str, Any], key: ApiKey | None) -> dict[str, Any]:
