@@ -32,6 +32,15 @@ def make_video(path: Path, *, seconds: float = 4, size: str = "1280x720", rate: 
     return path
 
 
+def make_phone_clip(path: Path, *, seconds: float = 4) -> Path:
+    """What a phone records held upright: a 640x360 picture tagged to be turned 90 degrees clockwise
+    (ffmpeg's display matrix: -90), 29 fps, no audio."""
+    landscape = make_video(path.with_name(f"landscape-{path.name}"), seconds=seconds, size="640x360", rate=29, audio=False)
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-display_rotation", "-90",
+                    "-i", str(landscape), "-c", "copy", str(path)], check=True)
+    return path
+
+
 # espeak-ng's default en-us voice is hard for pocketsphinx (word error rates of 50-80 %); its "f2"
 # variant is recognised well.
 SPEECH_VOICE = "en-us+f2"
@@ -276,6 +285,15 @@ def serve_bucket(bucket: str) -> None:
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(buckets.bucket_policy(bucket)))
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
     assert buckets.activate(bucket).State == "Active"
+
+
+def dispatched(records: list[dict]) -> list[str]:
+    """The runs the Dispatcher starts for these S3 event records, in-process, with the stack's settings."""
+    from mediaflow.pipeline import dispatch
+
+    return dispatch.dispatch(dispatch.S3Event.model_validate({"Records": records}),
+                             media_queue_url=os.environ["MEDIA_QUEUE_URL"], output_bucket=os.environ["OUTPUT_BUCKET"],
+                             notify_queue_url=os.environ["NOTIFY_QUEUE_URL"])
 
 
 # ------------------------------------------------------------------ a stage run as the state machine runs it

@@ -17,12 +17,13 @@ from mediaflow.pipeline.dispatch import S3Event, dispatch
 
 MEDIA_QUEUE_URL = setting("MEDIA_QUEUE_URL")
 OUTPUT_BUCKET = setting("OUTPUT_BUCKET")
+NOTIFY_QUEUE_URL = setting("NOTIFY_QUEUE_URL")  # a schedule named at upload that does not exist is notified
 # Each message is retried on its own (visibility timeout, then the queue's DLQ).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def start_runs(event: S3Event) -> list[str]:
-    runs = dispatch(event, media_queue_url=MEDIA_QUEUE_URL, output_bucket=OUTPUT_BUCKET)
+    runs = dispatch(event, media_queue_url=MEDIA_QUEUE_URL, output_bucket=OUTPUT_BUCKET, notify_queue_url=NOTIFY_QUEUE_URL)
     metrics.add_metric(name="RunsTriggered", unit=MetricUnit.Count, value=len(runs))
     return runs
 

@@ -17,7 +17,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.mps.v20190612 import models, mps_client
 
 from mediaflow.media import probe
-from support import make_video
+from support import make_phone_clip, make_video
 
 pytestmark = pytest.mark.e2e
 
@@ -400,6 +400,26 @@ def test_a_mosaic_set_blurs_only_its_region(local_stack, tmp_path) -> None:
     assert max(outside) < 40, outside
 
 
+def schedule_params(name: str, bucket: str, notify_url: str) -> dict:
+    """input -> transcode -> snapshot of the transcode's output, and a sprite of the input in parallel."""
+    return {
+        "ScheduleName": name,
+        "Trigger": {"Type": "CosFileUpload", "CosFileUploadTrigger": {"Bucket": bucket, "Region": "us-east-1",
+                                                                      "Dir": "/sched-in/"}},
+        "Activities": [
+            {"ActivityType": "input", "ReardriveIndex": [1, 3]},
+            {"ActivityType": "action-trans", "ReardriveIndex": [2],
+             "ActivityPara": {"TranscodeTask": {"Definition": 100010}}},
+            {"ActivityType": "action-snapshotByTimeOffset", "ReardriveIndex": [4],
+             "ActivityPara": {"SnapshotByTimeOffsetTask": {"Definition": 10, "ExtTimeOffsetSet": ["1s"]}}},
+            {"ActivityType": "action-image-sprite", "ReardriveIndex": [4],
+             "ActivityPara": {"ImageSpriteTask": {"Definition": 10}}},
+            {"ActivityType": "output"}],
+        "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": "us-east-1"}},
+        "OutputDir": "/sched-out/",
+        "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": notify_url}}
+
+
 def test_a_schedule_runs_its_activities_in_graph_order_and_notifies_each(local_stack, tmp_path) -> None:
     """A schedule input -> transcode -> snapshot of the transcode's output, with a sprite of the input in
     parallel, run by ProcessMedia's ScheduleId: the snapshot starts after the transcode ended and has
@@ -410,22 +430,8 @@ def test_a_schedule_runs_its_activities_in_graph_order_and_notifies_each(local_s
     s3.upload_file(str(make_video(tmp_path / "in.mp4", seconds=11, size="960x540")), bucket, "sched/in.mp4")
     receiver = CallbackReceiver()
     try:
-        schedule_id = mps.CreateSchedule(request(models.CreateScheduleRequest, {
-            "ScheduleName": "trans-then-snap",
-            "Trigger": {"Type": "CosFileUpload", "CosFileUploadTrigger": {"Bucket": bucket, "Region": "us-east-1",
-                                                                          "Dir": "/sched-in/"}},
-            "Activities": [
-                {"ActivityType": "input", "ReardriveIndex": [1, 3]},
-                {"ActivityType": "action-trans", "ReardriveIndex": [2],
-                 "ActivityPara": {"TranscodeTask": {"Definition": 100010}}},
-                {"ActivityType": "action-snapshotByTimeOffset", "ReardriveIndex": [4],
-                 "ActivityPara": {"SnapshotByTimeOffsetTask": {"Definition": 10, "ExtTimeOffsetSet": ["1s"]}}},
-                {"ActivityType": "action-image-sprite", "ReardriveIndex": [4],
-                 "ActivityPara": {"ImageSpriteTask": {"Definition": 10}}},
-                {"ActivityType": "output"}],
-            "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": bucket, "Region": "us-east-1"}},
-            "OutputDir": "/sched-out/",
-            "TaskNotifyConfig": {"NotifyType": "URL", "NotifyUrl": receiver.url}})).ScheduleId
+        schedule_id = mps.CreateSchedule(request(models.CreateScheduleRequest,
+                                                 schedule_params("trans-then-snap", bucket, receiver.url))).ScheduleId
         listed = mps.DescribeSchedules(request(models.DescribeSchedulesRequest, {"ScheduleIds": [schedule_id]}))
         assert listed.ScheduleInfoSet[0].Status == "Disabled" and len(listed.ScheduleInfoSet[0].Activities) == 5
 
@@ -456,3 +462,74 @@ def test_a_schedule_runs_its_activities_in_graph_order_and_notifies_each(local_s
         assert [e["ScheduleTaskEvent"]["Status"] for e in events].count("FINISH") == 1  # and one per activity
     finally:
         receiver.stop()
+
+
+def new_task(mps: mps_client.MpsClient, known: set[str], timeout: float = 60) -> str:
+    """The id of a task that DescribeTasks lists and `known` does not hold, once there is one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = mps.DescribeTasks(request(models.DescribeTasksRequest, {"Limit": 100})).TaskSet
+        fresh = [t.TaskId for t in listed if t.TaskId not in known]
+        if fresh:
+            return fresh[0]
+        assert time.monotonic() < deadline, "no new task"
+        time.sleep(0.5)
+
+
+def test_an_upload_naming_a_schedule_runs_it_and_a_wrong_name_is_a_failed_task_notified(local_stack, tmp_path) -> None:
+    """x-amz-meta-mediaflow-schedule on an upload, through the deployed Dispatcher: the named schedule
+    (disabled, its trigger elsewhere) runs on the file with an event per activity and one at the end;
+    a name that is no schedule gives a failed ScheduleTask, sent to the bucket's queue callback."""
+    from mediaflow.control import queues
+    from mediaflow.local.demo import CallbackReceiver
+
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    video = make_video(tmp_path / "phone.mp4", seconds=4, size="360x640", rate=29, audio=False)
+    receiver = CallbackReceiver()
+    external = local_stack.external_bucket
+    media = queues.ensure_queues(external)["media"]
+    rule = lambda url: {"Name": media.Name, "State": "Active", "NotifyConfig": (  # noqa: E731
+        {"Url": url, "Event": "TaskFinish"} if url else {"State": "Off"})}
+    try:
+        mps.CreateSchedule(request(models.CreateScheduleRequest, schedule_params("at-upload", bucket, receiver.url)))
+        known = {t.TaskId for t in mps.DescribeTasks(request(models.DescribeTasksRequest, {"Limit": 100})).TaskSet}
+        s3.upload_file(str(video), bucket, "uploads/phone.mp4", ExtraArgs={"Metadata": {"mediaflow-schedule": "at-upload"}})
+        task_id = new_task(mps, known)
+        detail = finished(mps, task_id)
+        assert detail.TaskType == "ScheduleTask" and detail.ScheduleTask.InputInfo.CosInputInfo.Object == "/uploads/phone.mp4"
+        items = [next(v for v in json.loads(r.ActivityResItem.to_json_string()).values() if v)
+                 for r in detail.ScheduleTask.ActivityResultSet]
+        assert [item["Status"] for item in items] == ["SUCCESS"] * 3, [item.get("Message") for item in items]
+        assert receiver.wait_for(lambda got: len(got) >= 4, timeout=60)  # one per activity and one at the end
+        assert [json.loads(c["body"])["ScheduleTaskEvent"]["TaskId"] for c in receiver.received] == [task_id] * 4
+
+        queues.update_queue(external, "media", media.QueueId, rule(receiver.url),
+                            queue_url=local_stack.outputs["MediaQueueUrl"])
+        known.add(task_id)
+        s3.upload_file(str(video), external, "misnamed/phone.mp4", ExtraArgs={"Metadata": {"mediaflow-schedule": "at-uplaod"}})
+        failed = new_task(mps, known)
+        assert receiver.wait_for(lambda got: len(got) >= 5, timeout=60)
+        parsed = mps.ParseNotification(request(models.ParseNotificationRequest,
+                                               {"Content": receiver.received[4]["body"].decode()}))
+        event = parsed.ScheduleTaskEvent
+        assert (parsed.EventType, event.TaskId, event.Status, event.ErrCode) == ("ScheduleTask", failed, "FINISH", 40000)
+        assert event.Message == "mediaflow-schedule: no schedule has the ScheduleId or ScheduleName 'at-uplaod'"
+    finally:
+        queues.update_queue(external, "media", media.QueueId, rule(None), queue_url=local_stack.outputs["MediaQueueUrl"])
+        receiver.stop()
+
+
+def test_describe_media_metadata_probes_a_phone_clip_where_it_is(local_stack, tmp_path) -> None:
+    """DescribeMediaMetaData with the SDK: the API function invokes the Probe function (it has ffmpeg),
+    which reads the object by a presigned URL; the phone clip's turn, rate and missing audio are reported."""
+    bucket, s3, mps = local_stack.outputs["InputBucketName"], local_stack.client("s3"), client(local_stack)
+    s3.upload_file(str(make_phone_clip(tmp_path / "phone.mp4")), bucket, "meta/phone.mp4")
+    meta = mps.DescribeMediaMetaData(request(models.DescribeMediaMetaDataRequest, {"InputInfo": {
+        "Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/meta/phone.mp4"}}})).MetaData
+    assert (meta.Width, meta.Height, meta.Rotate, meta.AudioStreamSet) == (640, 360, 90, [])
+    assert meta.Duration == pytest.approx(4, abs=0.05) and meta.VideoStreamSet[0].FpsNumerator == 29
+    s3.put_object(Bucket=bucket, Key="meta/notes.txt", Body=b"plain words")
+    with pytest.raises(TencentCloudSDKException) as refused:
+        mps.DescribeMediaMetaData(request(models.DescribeMediaMetaDataRequest, {"InputInfo": {
+            "Type": "COS", "CosInputInfo": {"Bucket": bucket, "Region": "us-east-1", "Object": "/meta/notes.txt"}}}))
+    assert refused.value.code == "InvalidMedia" and "not a media file" in refused.value.message

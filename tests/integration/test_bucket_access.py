@@ -121,7 +121,8 @@ def test_outputs_written_into_a_workflow_bucket_start_nothing(stack, handler_env
     record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": own}, "object": {"key": "made.mp4", "eTag": "1"}}}
     uploaded = {**record, "s3": {"bucket": {"name": own}, "object": {"key": "uploaded.mp4", "eTag": "2"}}}
     runs = dispatch(S3Event.model_validate({"Records": [record, uploaded]}),
-                    media_queue_url=stack.outputs["MediaQueueUrl"], output_bucket=stack.outputs["OutputBucketName"])
+                    media_queue_url=stack.outputs["MediaQueueUrl"], output_bucket=stack.outputs["OutputBucketName"],
+                    notify_queue_url=stack.outputs["NotifyQueueUrl"])
     assert len(runs) == 1
     assert get_execution(runs[0]).object == "uploaded.mp4"  # the user's upload runs; the output does not
 

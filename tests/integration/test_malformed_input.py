@@ -4,7 +4,6 @@ and bodies too deep, too large or too many never give a 5xx nor leave anything h
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -12,9 +11,8 @@ import boto3
 import pytest
 import xmltodict
 from mediaflow.persistence import store
-from mediaflow.pipeline import dispatch
 from mediaflow.shapes.cos import xml_text
-from support import cos_event, serve_bucket, tc3_event
+from support import cos_event, dispatched, serve_bucket, tc3_event
 
 pytestmark = pytest.mark.integration
 BUCKET = "odd-bucket"
@@ -69,8 +67,7 @@ def test_uploads_named_with_characters_xml_cannot_carry_leave_every_listing_well
         s3.upload_file(str(sample_video), BUCKET, key)
         records.append({"eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
                         "s3": {"bucket": {"name": BUCKET}, "object": {"key": quote_plus(key), "sequencer": "01"}}})
-    runs = dispatch.dispatch(dispatch.S3Event.model_validate({"Records": records}),
-                             media_queue_url=os.environ["MEDIA_QUEUE_URL"], output_bucket=os.environ["OUTPUT_BUCKET"])
+    runs = dispatched(records)
     assert len(runs) == len(ODD_KEYS)
 
     jobs = as_list(get_xml(odd, "/jobs?tag=MediaInfo&size=100")["JobsDetail"])

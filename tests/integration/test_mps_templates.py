@@ -96,3 +96,41 @@ def test_other_kinds_make_the_parameters_they_describe(serve) -> None:
     assert params["TimeInterval"] == 5 and params["SnapshotOutMode"] == "OnlySprite"
     gif = call(serve, "CreateAnimatedGraphicsTemplate", {"Fps": 10, "Width": 200, "Format": "webp", "Quality": 60})
     assert get_template(template_id(gif["Definition"])).params["Container"]["Format"] == "webp"
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+KINDS = {  # kind: (a valid creation, a field Modify changes and its new value, the Describe set)
+    "Transcode": (TEMPLATE, ("Name", "renamed"), "TranscodeTemplateSet"),
+    "SnapshotByTimeOffset": ({"Name": "snap", "Width": 320, "Format": "png"}, ("Width", 240),
+                             "SnapshotByTimeOffsetTemplateSet"),
+    "SampleSnapshot": ({"Name": "sample", "SampleType": "Percent", "SampleInterval": 20, "Width": 160},
+                       ("SampleInterval", 25), "SampleSnapshotTemplateSet"),
+    "ImageSprite": ({"Name": "sprite", "SampleType": "Time", "SampleInterval": 5, "RowCount": 3, "ColumnCount": 4,
+                     "Width": 160, "Height": 90}, ("RowCount", 2), "ImageSpriteTemplateSet"),
+    "AnimatedGraphics": ({"Name": "gif", "Fps": 10, "Width": 200, "Format": "gif"}, ("Fps", 12),
+                         "AnimatedGraphicsTemplateSet"),
+    "Watermark": ({"Name": "mark", "Type": "image", "XPos": "10px", "YPos": "10px",
+                   "ImageTemplate": {"ImageContent": PNG_1PX, "Width": "10%"}}, ("XPos", "20px"),
+                  "WatermarkTemplateSet"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_is_created_described_modified_and_deleted(serve, kind: str) -> None:
+    """Create, Describe (by Definition, and among the Custom ones), Modify one field, Delete: for every
+    template kind the face serves, as the SDK's actions name them."""
+    serve_bucket(BUCKET)
+    created, (field, value), listed_as = KINDS[kind]
+    definition = call(serve, f"Create{kind}Template", created)["Definition"]
+    assert FIRST_CUSTOM <= definition
+    described = call(serve, f"Describe{kind}Templates", {"Definitions": [definition]})[listed_as]
+    assert [(t["Definition"], t["Type"]) for t in described] == [(definition, "Custom")]
+    assert definition in {t["Definition"] for t in call(serve, f"Describe{kind}Templates",
+                                                        {"Type": "Custom", "Limit": 100})[listed_as]}
+    assert "Error" not in call(serve, f"Modify{kind}Template", {"Definition": definition, field: value})
+    changed = call(serve, f"Describe{kind}Templates", {"Definitions": [definition]})[listed_as][0]
+    assert changed[field] == value and changed["Name"] == described[0]["Name"]  # the others stay
+    assert "Error" not in call(serve, f"Delete{kind}Template", {"Definition": definition})
+    assert call(serve, f"Describe{kind}Templates", {"Definitions": [definition]})["TotalCount"] == 0
+    assert call(serve, f"Delete{kind}Template", {"Definition": definition})["Error"]["Code"].startswith(
+        ("ResourceNotFound", "InvalidParameterValue"))

@@ -11,9 +11,8 @@ import boto3
 import pytest
 import xmltodict
 from mediaflow.persistence import store
-from mediaflow.pipeline import dispatch
 from mediaflow.shapes.mps import is_task_id
-from support import cos_event, serve_bucket, tc3_event
+from support import cos_event, dispatched, serve_bucket, tc3_event
 
 pytestmark = pytest.mark.integration
 BUCKET = "mps-flow-media"
@@ -40,8 +39,7 @@ def uploaded(*keys: str) -> list[str]:
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
         records.append({"eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
                         "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "sequencer": key}}})
-    return dispatch.dispatch(dispatch.S3Event.model_validate({"Records": records}),
-                             media_queue_url=os.environ["MEDIA_QUEUE_URL"], output_bucket=os.environ["OUTPUT_BUCKET"])
+    return dispatched(records)
 
 
 def test_a_workflow_is_created_disabled_runs_uploads_once_enabled_and_is_deleted_once_disabled(serve) -> None:

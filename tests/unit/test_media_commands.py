@@ -344,7 +344,7 @@ def test_interval_snapshot_args():
     args = snapshot_args("in.mp4", "/o/s-%d.jpg", sp(Start="1", TimeInterval="0.5", Count="3", Width="320"), duration=4)
     i = args.index("-i")
     assert args[i - 4: i + 2] == ["-ss", "1", "-protocol_whitelist", "file", "-i", "in.mp4"]
-    assert value_after(args, "-vf") == "fps=1/0.5,scale=320:-2"
+    assert value_after(args, "-vf") == "select='gte(t+0.000001,selected_n*0.5)',scale=320:-2"
     assert has_pair(args, "-frames:v", "3") and has_pair(args, "-start_number", "0")
     assert has_pair(args, "-q:v", "2") and has_pair(args, "-c:v", "mjpeg") and has_pair(args, "-f", "image2")
     assert "-skip_frame" not in args and args[-1] == "/o/s-%d.jpg"
@@ -353,7 +353,7 @@ def test_interval_snapshot_args():
 def test_average_snapshot_args_spread_count_over_what_is_left():
     p = sp(Mode="Average", Count="5", Start="1", Width="320", Height="240", Format="png")
     args = snapshot_args("in.mp4", "s-%03d.png", p, duration=11)
-    assert value_after(args, "-vf") == "fps=5/10,scale=320:240,setsar=1"
+    assert value_after(args, "-vf") == "select='gte(t+0.000001,selected_n*2)',scale=320:240,setsar=1"
     assert has_pair(args, "-frames:v", "5") and has_pair(args, "-c:v", "png") and "-q:v" not in args
 
 
@@ -692,13 +692,16 @@ def run_snapshots(src: Path, out_dir: Path, p: SnapshotParams) -> list[Path]:
         ({"Mode": "Interval", "TimeInterval": "1", "Width": "320"}, (320, 180)),
         ({"Mode": "Interval", "Start": "0.5", "TimeInterval": "1.5", "Count": "2", "Height": "144"}, (256, 144)),
         ({"Mode": "Average", "Count": "3", "Width": "160", "Height": "160", "Format": "png"}, (160, 160)),
+        # an interval longer than the clip: its first frame (an fps filter rounding to the nearest gave none)
+        ({"Mode": "Interval", "TimeInterval": "10", "Width": "320"}, (320, 180)),
+        ({"Mode": "Interval", "TimeInterval": "3", "Width": "320"}, (320, 180)),  # 0 s and 3 s, not only 0 s
     ],
 )
 def test_snapshots_count_and_size(clip_720p, tmp_path, fields, size):
     p = sp(**fields)
     files = run_snapshots(clip_720p, tmp_path, p)
     expected = snapshot_times(p, CLIP_SECONDS)
-    assert [f.name for f in files] == [f"snap-{i}.{p.Format}" for i in range(len(expected))]
+    assert expected and [f.name for f in files] == [f"snap-{i}.{p.Format}" for i in range(len(expected))]
     info = probe(str(files[-1]))
     assert (info.width, info.height) == size
 

@@ -22,6 +22,7 @@ from ..control.templates import FIELD, PARAMS, TEMPLATE_TAGS, TOP_LEVEL_FIELDS
 from ..control.workflows import Workflow
 from .keys import MPS_ACTIONS, action_of
 from .mps import routes as mps
+from .mps import metadata as mps_metadata
 from .mps import schedules
 from .mps import templates as mps_templates
 from .mps import wire
@@ -225,6 +226,10 @@ MPS_OPERATIONS: dict[str, tuple[type[BaseModel] | None, dict[str, Any]]] = {
     "ConfirmEvents": (mps.ConfirmEventsRequest, {}),
     "ManageTask": (mps.ManageTaskRequest, {}),
     "EditMedia": (wire.EditMediaRequest, {"TaskId": STRING}),
+    "DescribeMediaMetaData": (mps_metadata.DescribeMediaMetaDataRequest, {"MetaData": obj(
+        ("Size", "Container", "Duration"), Size=INTEGER, Container=STRING, Duration={"type": "number"},
+        Width=INTEGER, Height=INTEGER, Rotate=INTEGER, VideoStreamSet=many({"type": "object"}),
+        AudioStreamSet=many({"type": "object"}))}),
     "CreateSchedule": (schedules.CreateScheduleRequest, {"ScheduleId": INTEGER}),
     "ModifySchedule": (schedules.ModifyScheduleRequest, {}),
     "EnableSchedule": (wire.ScheduleIdRequest, {}),

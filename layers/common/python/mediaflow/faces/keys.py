@@ -35,6 +35,7 @@ UNAUTHORISED = "AuthFailure.UnauthorizedOperation"  # the MPS face's code for a 
 # MPS actions (X-TC-Action) and COS routes (method, path) -> the kind of operation they are.
 MPS_ACTIONS: dict[str, Action] = {"ProcessMedia": "submit", "DescribeTaskDetail": "read", "DescribeTasks": "read",
                                   "PullEvents": "read", "ConfirmEvents": "read", "ParseNotification": "read", "ManageTask": "submit", "EditMedia": "submit",
+                                  "DescribeMediaMetaData": "read",
                                   "DescribeSchedules": "read", "CreateSchedule": "configure",
                                   "ModifySchedule": "configure", "EnableSchedule": "configure",
                                   "DisableSchedule": "configure", "DeleteSchedule": "configure",

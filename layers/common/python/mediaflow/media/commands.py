@@ -448,10 +448,11 @@ def snapshot_args(
     args += ["-ss", _num(seek)] if seek else []
     args += input_args(src)
     args += ["-map", "0:V:0"]
-    filters = [f for f in (_sampling_filter(p, duration, times), scale_filter(p.Width, p.Height)) if f]
+    sampling = _sampling_filter(p, duration, times)
+    filters = [f for f in (sampling, scale_filter(p.Width, p.Height)) if f]
     if filters:
         args += ["-vf", ",".join(filters)]
-    if keyframes or p.ExtTimeOffsetSet:
+    if keyframes or sampling:
         args += ["-fps_mode", "vfr"]  # the picked frames only, never duplicates to fill a rate
     args += ["-frames:v", _int(p.Count or MAX_SNAPSHOTS) if keyframes else _int(len(times))]
     args += ["-c:v", "mjpeg", "-q:v", "2"] if p.Format == "jpg" else ["-c:v", "png"]
@@ -478,11 +479,11 @@ def _sampling_filter(p: SnapshotParams, duration: float, times: list[float]) -> 
         # tpad repeats the last frame up to `duration`, so an offset past the last frame still finds one
         picks = "+".join(f"gte(t,{_num(t)})*not(gte(prev_selected_t,{_num(t)}))" for t in times)
         return f"tpad=stop_mode=clone:stop_duration={_num(duration)},select='{picks}'"
-    if p.Mode == "Average" and p.Count:  # Count is required in this mode
-        return f"fps={_int(p.Count)}/{_num(duration - p.Start)}"  # Count frames over what is left
-    if p.Mode == "Interval" and p.TimeInterval:
-        return f"fps=1/{_num(p.TimeInterval)}"
-    return None
+    if len(times) < 2 or p.Mode not in ("Average", "Interval") or not (p.Mode == "Average" or p.TimeInterval):
+        return None  # the first frame (or consecutive ones): -frames:v says how many
+    # The first frame at or after each step, as `snapshot_times` says. (An fps filter rounds to the
+    # nearest frame and so gives nothing at all when the interval is over twice the input's length.)
+    return f"select='gte(t+0.000001,selected_n*{_num(times[1] - times[0])})'"  # 3*0.4 is 1.2000000000000002
 
 
 # ------------------------------------------------------------------ sprite sheets

@@ -120,9 +120,13 @@ def probe(path: str, *, timeout: float = 30, name: str | None = None) -> MediaIn
         size = os.path.getsize(path)
     except OSError as exc:
         raise MediaError(f"cannot read {name}: {exc.strerror}", code="InternalError") from exc
+    return _probe(input_args(path), size=size, name=name, timeout=timeout)
+
+
+def _probe(args: list[str], *, size: int, name: str, timeout: float) -> MediaInfo:
     if size == 0:
         raise MediaError(f"{name} is not a media file ffmpeg can read: the file is empty")
-    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "level+info", *input_args(path)]
+    cmd = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "level+info", *args]
     _, stderr = execute(cmd, timeout=timeout)
     try:
         return parse_dump(stderr, size=size)
@@ -143,7 +147,9 @@ _SCRIPT_EXTENSIONS = {".avs": "an AviSynth script", ".vpy": "a VapourSynth scrip
 # Demuxers that read other files or streams than the one they are given.
 _REFERRING_FORMATS = {"hls", "applehttp", "concat", "dash", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth",
                       "vapoursynth", "webm_dash_manifest"}
-_SNIFF_BYTES = 64
+SNIFF_BYTES = 64
+# What ffmpeg may open to read an object by a (presigned) URL: the URL's own protocols, nothing else.
+_URL_PROTOCOLS = "http,https,tcp,tls"
 
 
 def probe_input(path: str, *, timeout: float = 30) -> MediaInfo:
@@ -153,17 +159,33 @@ def probe_input(path: str, *, timeout: float = 30) -> MediaInfo:
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
+            head = handle.read(SNIFF_BYTES)
     except OSError as exc:
         raise MediaError(f"cannot read the input: {exc.strerror}", code="InternalError") from exc
+    _refuse_referring(head, size, path)
+    return _refuse_referring_format(probe(path, timeout=timeout, name="the input"))  # the local copy's name means nothing
+
+
+def probe_url(url: str, *, size: int, head: bytes, name: str, timeout: float = 30) -> MediaInfo:
+    """`probe_input` for an object read where it is, by a presigned URL: ffmpeg reads only what it needs
+    (the header, an index at the end), not the whole file. `head` is the object's first SNIFF_BYTES and
+    `name` its key (for the extension ffmpeg would pick a demuxer by)."""
+    _refuse_referring(head, size, name)
+    return _refuse_referring_format(_probe(["-protocol_whitelist", _URL_PROTOCOLS, "-i", url], size=size,
+                                           name="the input", timeout=timeout))
+
+
+def _refuse_referring(head: bytes, size: int, name: str) -> None:
     if size == 0:
         raise MediaError("the input is empty (0 bytes)")
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     kind = next((kind for prefix, kind in _REFERRING_TEXT if start.startswith(prefix)), None)
-    kind = kind or _SCRIPT_EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    kind = kind or _SCRIPT_EXTENSIONS.get(os.path.splitext(name)[1].lower())
     if kind:
         raise MediaError(f"the input is {kind}, which refers to other files: only a media file can be an input")
-    info = probe(path, timeout=timeout, name="the input")  # the local copy's name means nothing to the user
+
+
+def _refuse_referring_format(info: MediaInfo) -> MediaInfo:
     formats = set(info.Format.FormatName.split(","))
     if found := sorted(formats & _REFERRING_FORMATS):
         raise MediaError(f"the input is read by ffmpeg's {found[0]} demuxer, which reads other files: "

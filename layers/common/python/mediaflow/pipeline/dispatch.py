@@ -30,6 +30,7 @@ from ..persistence import store
 from ..persistence.storage import MADE_BY
 from ..shapes import mps
 from ..times import now
+from . import upload_schedule
 
 
 class S3Bucket(BaseModel):
@@ -153,25 +154,36 @@ def trigger(workflow: Workflow, key: str, *, media_queue_url: str, output_bucket
                      headers=headers, media_queue_url=media_queue_url, output_bucket=output_bucket)
 
 
-def made_by_stack(bucket: str, key: str) -> bool:
-    """An output or imported input of the stack: never the start of a workflow (no loops through a bucket
-    that is both a workflow's input and its output). A vanished object is left to `cos_headers`."""
+def object_metadata(bucket: str, key: str) -> dict[str, str] | None:
+    """The user metadata of an uploaded object (None: it is gone, left to `cos_headers` to report)."""
     try:
-        head = aws.client("s3").head_object(Bucket=bucket, Key=key)
+        return aws.client("s3").head_object(Bucket=bucket, Key=key).get("Metadata", {})
     except ClientError:
-        return False
-    return MADE_BY in head.get("Metadata", {})
+        return None
 
 
-def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str) -> list[str]:
-    """Runs started (or found again) for every created object in the event."""
+def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str, notify_queue_url: str) -> list[str]:
+    """Runs started (or found again) for every created object in the event: one per matching workflow,
+    and the schedule the upload names (`upload_schedule`). An output or imported input of the stack
+    (MADE_BY) starts nothing: no loops through a bucket that is both a workflow's input and its output."""
     run_ids = []
     for record in event.Records:
         if not record.eventName.startswith("ObjectCreated"):
             continue
-        workflows = matching_workflows(record.s3.bucket.name, record.key)
-        if not workflows or made_by_stack(record.s3.bucket.name, record.key):
+        bucket, key = record.s3.bucket.name, record.key
+        metadata = object_metadata(bucket, key)
+        if metadata is not None and MADE_BY in metadata:
             continue
+        workflows = matching_workflows(bucket, key)
+        named = upload_schedule.chosen(metadata or {})
+        if named:
+            schedule, why = upload_schedule.find(named)
+            if schedule is None:
+                task_id = upload_schedule.run_id(bucket, key, record.version_token, named)
+                run_ids.append(upload_schedule.refuse(task_id, bucket, key, record.awsRegion or config.region(), why,
+                                                      notify_queue_url=notify_queue_url))
+            elif schedule.WorkflowId not in {w.WorkflowId for w in workflows}:  # else its trigger runs it below
+                workflows.append(schedule)
         for workflow in workflows:
             run_ids.append(run_upload(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket))
     return run_ids

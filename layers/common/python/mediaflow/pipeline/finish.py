@@ -103,7 +103,7 @@ def _events(execution: Execution, jobs: list[Job]) -> list[Event]:
     event per ProcessMedia task. Each goes to the inbox; those the applicable rule wants are sent."""
     at = execution.ended or now()
     if execution.task is not None:
-        return [_task_event(execution, jobs, execution.id, at)]
+        return [task_event(execution, jobs, execution.id, at)]
     events = []
     for job in jobs:
         rule = job.notify
@@ -120,7 +120,7 @@ def _events(execution: Execution, jobs: list[Job]) -> list[Event]:
     return events
 
 
-def _task_event(execution: Execution, jobs: list[Job], about: str, at: Any) -> Event:
+def task_event(execution: Execution, jobs: list[Job], about: str, at: Any) -> Event:
     """An MPS WorkflowTask event: at the end of a task, or (NotifyMode Change) when subtask `about` ends."""
     rule = execution.notify
     return Event(id=ids.stable_id("msg_", execution.id, about, "WorkflowTask"), bucket=execution.bucket,
@@ -161,7 +161,7 @@ def record_results(execution_id: str, results: list[UnitResult], *, notify_queue
     several = sorted(job_id for job_id, job_results in by_job.items() if len(job_results) > 1)
     if notify_queue_url and several and reports_changes(execution):
         jobs = jobs_of(execution)
-        publish([_task_event(execution, jobs, job_id, ended) for job_id in several], notify_queue_url)
+        publish([task_event(execution, jobs, job_id, ended) for job_id in several], notify_queue_url)
     return {"recorded": sorted(by_job)}
 
 
@@ -182,7 +182,7 @@ def report_unit(execution_id: str, result: UnitResult | unitstore.UnitRef, *, no
             raise LookupError(f"unit {result.index} of stage {result.stage} of {execution_id} stored no result")
         result = stored
     job = update_job(result.job_id, lambda doc: _apply_results(doc, [result], now()))
-    publish([_task_event(execution, jobs_of(execution), job.JobId, job.EndTime or now())], notify_queue_url)
+    publish([task_event(execution, jobs_of(execution), job.JobId, job.EndTime or now())], notify_queue_url)
     return {"reported": job.JobId, "state": job.State}
 
 

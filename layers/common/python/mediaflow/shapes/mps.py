@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..media.params import TIME_OFFSET
 from ..models import FINAL_STATES, Execution, Job
+from .mps_media import bps, integer, number, parts, stream_sets
 
 SetType = Literal["Transcode", "AnimatedGraphics", "SnapshotByTimeOffset", "SampleSnapshot", "ImageSprites"]
 StorageType = Literal["COS", "AWS-S3"]
@@ -87,14 +88,13 @@ class TaskInfo(BaseModel):
     Subtasks: dict[str, SubtaskRef]  # job id -> subtask
     TaskType: Literal["WorkflowTask", "EditMediaTask", "ScheduleTask"] = "WorkflowTask"
     FileInfos: list[dict[str, Any]] | None = None  # an EditMediaTask's inputs (shapes/mps_edit.py)
+    Refused: str | None = None  # why no subtask could be made (pipeline/upload_schedule.py)
 
     @property
     def notify_mode(self) -> str:
         return (self.TaskNotifyConfig or {}).get("NotifyMode") or "Finish"
 
 
-
-# ------------------------------------------------------------------ task ids
 def task_id(hex_digits: str | None = None) -> str:
     """A TaskId in MPS's shape (`<owner>-WorkflowTask-<hex>t0`): 57 characters of [A-Za-z0-9-],
     so that it can also name the task's Step Functions execution."""
@@ -123,8 +123,7 @@ def task_status(execution: Execution) -> Literal["WAITING", "PROCESSING", "FINIS
     return "PROCESSING" if execution.state == "Running" else "WAITING"
 
 
-# Legacy numeric ErrCode, after VOD's scheme (40000 bad input or the caller's doing, 60000 source file,
-# 70000 internal): our choice, the SDK documents no table. ErrCodeExt carries our own code.
+# Legacy numeric ErrCode after VOD's scheme (40000 input, 60000 source, 70000 internal; ErrCodeExt: ours).
 _ERR_CODES = {"InvalidArgument": 40000, "InvalidParameterValue": 40000, "ResourceDownloadFailed": 60000,
               "InvalidMedia": 60000, "Cancelled": 40000}
 _SOURCE_CODES = ("ResourceDownloadFailed", "InvalidMedia")
@@ -137,20 +136,22 @@ def _err_code(code: str) -> int:
 PlanInfo = TaskInfo | Mapping[str, Any]  # a TaskInfo, or one as stored (its model_dump)
 
 
-def _info(plan_info: PlanInfo) -> TaskInfo:
+def task_info(plan_info: PlanInfo) -> TaskInfo:
     return plan_info if isinstance(plan_info, TaskInfo) else TaskInfo.model_validate(plan_info)
 
 
 def workflow_task(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo) -> dict[str, Any]:
     """The WorkflowTask structure: DescribeTaskDetail's and the notification's."""
-    info = _info(plan_info)
+    info = task_info(plan_info)
     order = {kind.type: position for position, kind in enumerate(SET_KINDS)}
     known = sorted((j for j in jobs if j.JobId in info.Subtasks),
                    key=lambda j: (order[info.Subtasks[j.JobId].Type], info.Subtasks[j.JobId].Index))
     code, message = 0, ""
     # A source that could not be read fails every subtask alike: MPS reports that on the task.
     failed = {j.Code for j in known if j.State == "Failed"}
-    if execution.state == "Cancel":  # ManageTask Abort (or a cancel) before it started
+    if info.Refused:  # failed before any subtask was made
+        code, message = _err_code("InvalidParameterValue"), info.Refused
+    elif execution.state == "Cancel":  # ManageTask Abort (or a cancel) before it started
         code, message = _err_code("Cancelled"), "the task was aborted before it started"
     elif execution.state == "Failed" and len(failed) == 1 and all(j.State == "Failed" for j in known):
         only = failed.pop()
@@ -168,7 +169,7 @@ def workflow_task(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo
 
 def describe_task_detail(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo) -> dict[str, Any]:
     """The DescribeTaskDetail `Response` fields, without RequestId."""
-    info = _info(plan_info)
+    info = task_info(plan_info)
     detail = {
         "TaskType": "WorkflowTask",
         "Status": task_status(execution),
@@ -186,7 +187,7 @@ def describe_task_detail(execution: Execution, jobs: Sequence[Job], plan_info: P
 
 def task_summary(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo) -> dict[str, Any]:
     """A DescribeTasks `TaskSet` item (TaskSimpleInfo)."""
-    info = _info(plan_info)
+    info = task_info(plan_info)
     kinds = {info.Subtasks[j.JobId].Type for j in jobs if j.JobId in info.Subtasks}
     return {
         "TaskId": info.TaskId,
@@ -202,7 +203,7 @@ def task_event(execution: Execution, jobs: Sequence[Job], plan_info: PlanInfo, *
                now: datetime | None = None) -> dict[str, Any]:
     """The notification body (ParseNotification's shape). Timestamp is when it expires; Sign is
     MD5(Timestamp + NotifyKey), "" without a key."""
-    info = _info(plan_info)
+    info = task_info(plan_info)
     expires = int(((now or datetime.now(timezone.utc)) + NOTIFY_TTL).timestamp())
     sign = hashlib.md5(f"{expires}{info.NotifyKey}".encode()).hexdigest() if info.NotifyKey else ""
     return {
@@ -269,29 +270,9 @@ def _path(key: str) -> str:
     return "/" + key if key else ""
 
 
-def _int(value: Any) -> int:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _media(job: Job) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """(Format, video streams, audio streams) of the job's MediaInfo (media.probe's shape)."""
-    info = job.Operation.MediaInfo or {}
-    stream = info.get("Stream") or {}
-    return info.get("Format") or {}, stream.get("Video") or [], stream.get("Audio") or []
-
-
-def _bps(kbps: Any) -> int:
-    return round(_float(kbps) * 1000)  # MediaInfo bitrates are kbps; MPS reports bps
+    return parts(job.Operation.MediaInfo)
 
 
 def _transcode_output(files: _Files, job: Job, ref: SubtaskRef) -> dict[str, Any]:
@@ -301,18 +282,14 @@ def _transcode_output(files: _Files, job: Job, ref: SubtaskRef) -> dict[str, Any
         "OutputStorage": files.storage(ref.StorageType),
         "Path": _path(key),
         "Definition": ref.Definition,
-        "Bitrate": _bps(fmt.get("Bitrate")),
-        "Height": max((_int(v.get("Height")) for v in videos), default=0),
-        "Width": max((_int(v.get("Width")) for v in videos), default=0),
-        "Size": _int(fmt.get("Size")),
-        "Duration": _float(fmt.get("Duration")),
+        "Bitrate": bps(fmt.get("Bitrate")),
+        "Height": max((integer(v.get("Height")) for v in videos), default=0),
+        "Width": max((integer(v.get("Width")) for v in videos), default=0),
+        "Size": integer(fmt.get("Size")),
+        "Duration": number(fmt.get("Duration")),
         "Container": fmt.get("FormatName", ""),
         "Md5": files.md5.get(key, ""),
-        "VideoStreamSet": [{"Bitrate": _bps(v.get("Bitrate")), "Height": _int(v.get("Height")),
-                            "Width": _int(v.get("Width")), "Codec": v.get("CodecName", ""),
-                            "Fps": round(_float(v.get("Fps")))} for v in videos],
-        "AudioStreamSet": [{"Bitrate": _bps(a.get("Bitrate")), "SamplingRate": _int(a.get("SampleRate")),
-                            "Codec": a.get("CodecName", ""), "Channel": _int(a.get("Channel"))} for a in audios],
+        **stream_sets(videos, audios),
     }
 
 
@@ -320,18 +297,18 @@ def _animated_output(files: _Files, job: Job, ref: SubtaskRef) -> dict[str, Any]
     fmt, videos, _ = _media(job)
     key = files.first()
     video = videos[0] if videos else {}
-    start = _float(ref.Input.get("StartTimeOffset"))
-    end = _float(ref.Input.get("EndTimeOffset")) or start + _float(fmt.get("Duration"))
+    start = number(ref.Input.get("StartTimeOffset"))
+    end = number(ref.Input.get("EndTimeOffset")) or start + number(fmt.get("Duration"))
     facts = PRESET_FACTS["AnimatedGraphics"].get(ref.Definition, {})
     return {
         "Storage": files.storage(ref.StorageType),
         "Path": _path(key),
         "Definition": ref.Definition,
         "Container": facts.get("Container") or posixpath.splitext(key)[1].lstrip("."),
-        "Height": _int(video.get("Height")),
-        "Width": _int(video.get("Width")) or facts.get("Width", 0),
-        "Bitrate": _bps(fmt.get("Bitrate")),
-        "Size": _int(fmt.get("Size")),
+        "Height": integer(video.get("Height")),
+        "Width": integer(video.get("Width")) or facts.get("Width", 0),
+        "Bitrate": bps(fmt.get("Bitrate")),
+        "Size": integer(fmt.get("Size")),
         "Md5": files.md5.get(key, ""),
         "StartTimeOffset": start,
         "EndTimeOffset": end,
@@ -341,7 +318,7 @@ def _animated_output(files: _Files, job: Job, ref: SubtaskRef) -> dict[str, Any]
 def _time_offset_output(files: _Files, job: Job, ref: SubtaskRef) -> dict[str, Any]:
     """The unit writes one image per time point, in time order; a percentage needs the duration
     to be placed (without it, the points are paired in the order given and have no TimeOffset)."""
-    duration = _float(_media(job)[0].get("Duration"))
+    duration = number(_media(job)[0].get("Duration"))
     points = ref.Input.get("ExtTimeOffsetSet") or [f"{t}s" for t in ref.Input.get("TimeOffsetSet") or []]
     times = [_seconds(str(point), duration) for point in points]
     if None not in times:

@@ -44,17 +44,13 @@ def _schedule_task(execution: Execution, jobs: Sequence[Job], info: mps.TaskInfo
             "Message": workflow["Message"], "InputInfo": info.InputInfo, "ActivityResultSet": activities}
 
 
-def _info(plan_info: mps.PlanInfo) -> mps.TaskInfo:
-    return plan_info if isinstance(plan_info, mps.TaskInfo) else mps.TaskInfo.model_validate(plan_info)
-
-
 # The task types other than WorkflowTask, and how each is shown (its Describe field; its event's is <type>Event).
 SHAPES = {"EditMediaTask": _edit_media_task, "ScheduleTask": _schedule_task}
 
 
 def task_detail(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
     """The DescribeTaskDetail `Response` fields, without RequestId."""
-    info = _info(plan_info)
+    info = mps.task_info(plan_info)
     detail = mps.describe_task_detail(execution, jobs, info)
     if info.TaskType in SHAPES:
         del detail["WorkflowTask"]
@@ -64,7 +60,7 @@ def task_detail(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanIn
 
 def task_summary(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
     """A DescribeTasks `TaskSet` item."""
-    info = _info(plan_info)
+    info = mps.task_info(plan_info)
     summary = mps.task_summary(execution, jobs, info)
     if info.TaskType != "WorkflowTask":
         summary |= {"TaskType": info.TaskType, "SubTaskTypes": [] if info.TaskType == "EditMediaTask" else
@@ -74,7 +70,7 @@ def task_summary(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanI
 
 def task_event(execution: Execution, jobs: Sequence[Job], plan_info: mps.PlanInfo) -> dict[str, Any]:
     """The notification body (ParseNotification's shape)."""
-    info = _info(plan_info)
+    info = mps.task_info(plan_info)
     event = mps.task_event(execution, jobs, info)
     if info.TaskType in SHAPES:
         del event["WorkflowTaskEvent"]

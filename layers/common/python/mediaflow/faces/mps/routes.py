@@ -16,7 +16,7 @@ from ...exceptions import InvalidInputError, NotFoundError
 from ...notify import inbox
 from ..keys import UNAUTHORISED, require
 from ..routing import BUCKET_PATTERN, body_bytes
-from . import schedules, templates, workflows
+from . import metadata, schedules, templates, workflows
 from .edit import plan_edit
 from .tasks import abort_task, describe_task, describe_tasks, process_media, queue_task
 from .wire import ParseNotificationRequest, Wire, parse
@@ -177,6 +177,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "DisableSchedule": _with_key(workflows.switch("Paused", "Schedule")),
     "DeleteSchedule": _with_key(workflows.delete("Schedule")),
     "DescribeSchedules": _with_key(schedules.describe),
+    "DescribeMediaMetaData": _with_key(metadata.describe),
 }
 
 
