@@ -106,6 +106,10 @@ class DescribeTemplatesRequest(Wire):
     Limit: int = Field(default=10, ge=1, le=100)
 
 
+class DescribeWatermarkTemplatesRequest(DescribeTemplatesRequest):
+    Type: Literal["image", "text"] | None = None  # type: ignore[assignment]  # the watermark's own; no presets
+
+
 class DefinitionRequest(Wire):
     Definition: int = Field(ge=1, le=LAST_CUSTOM)
 

@@ -30,6 +30,7 @@ from .template_kinds import (
     LAST_CUSTOM,
     DefinitionRequest,
     DescribeTemplatesRequest,
+    DescribeWatermarkTemplatesRequest,
     Kind,
     ModifyRequest,
     Named,
@@ -149,14 +150,18 @@ def delete(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 def describe(kind: Kind) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handle(body: dict[str, Any], _key: Any) -> dict[str, Any]:
-        request = parse(DescribeTemplatesRequest, body)
-        shown = [*([] if request.Type == "Custom" else presets(kind)),
-                 *([] if request.Type == "Preset" else [_custom_element(t) for t in _custom(kind)])]
-        shown = [t for t in shown if (not request.Definitions or t["Definition"] in request.Definitions)
+        request = parse(describe_request(kind), body)
+        shown = [t for t in [*presets(kind), *map(_custom_element, _custom(kind))]
+                 if request.Type in (None, t["Type"]) and (not request.Definitions or t["Definition"] in request.Definitions)
                  and (not request.Name or t["Name"] == request.Name)]
         return {"TotalCount": len(shown),
                 f"{kind.name}TemplateSet": shown[request.Offset: request.Offset + request.Limit]}
     return handle
+
+
+def describe_request(kind: Kind) -> type[DescribeTemplatesRequest]:
+    """A watermark's Type is image or text (the SDK's WatermarkTemplate.Type); the others' Preset or Custom."""
+    return DescribeWatermarkTemplatesRequest if kind.name == "Watermark" else DescribeTemplatesRequest
 
 
 def _custom_element(template: Template) -> dict[str, Any]:
@@ -214,7 +219,7 @@ def contract() -> dict[str, tuple[type[Wire], dict[str, Any]]]:
             f"Create{kind.name}Template": (kind.fields, {"Definition": {"type": "integer"}}),
             f"Modify{kind.name}Template": (ModifyRequest[kind.name], {}),
             f"Delete{kind.name}Template": (DefinitionRequest, {}),
-            f"Describe{kind.name}Templates": (DescribeTemplatesRequest, {
+            f"Describe{kind.name}Templates": (describe_request(kind), {
                 "TotalCount": {"type": "integer"}, f"{kind.name}TemplateSet": {"type": "array", "items": element}}),
         }
     return described
