@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 INPUT ?=
 COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow test-build lint build converter-image bench bench-dispatch bench-transcode bench-split bench-features up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow test-build lint build converter-image bench bench-dispatch bench-queues bench-transcode bench-split bench-features up clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt layers/engines/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,7 +85,7 @@ test-build: build
 	$(BIN)/pytest -m build -s
 
 test: install lint build
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" --durations=25
 
 test-unit: install
 	$(BIN)/pytest -m unit
@@ -105,6 +105,10 @@ bench: install
 # COUNT uploads -> queued runs -> started runs, on the local stack (bench/README.md).
 bench-dispatch: install
 	$(BIN)/python bench/dispatch.py $(if $(COUNT),--count $(COUNT))
+
+# COUNT jobs waiting: pause/resume cost and one Processor's start rate, batched and one at a time (bench/README.md).
+bench-queues: install
+	$(BIN)/python bench/queues.py $(if $(COUNT),--count $(COUNT))
 
 # One Transcode job through the API, submit -> callback, against raw ffmpeg (bench/README.md).
 bench-transcode: install

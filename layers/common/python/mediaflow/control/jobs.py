@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ..exceptions import InvalidInputError
-from ..models import FINAL_STATES, Execution, Job
+from ..models import FINAL_STATES, Execution, Job, Queue
 from ..persistence import store
 
 MAX_DESCRIBE = 50  # job ids in one DescribeMediaJob
@@ -18,6 +18,10 @@ def exec_key(execution_id: str) -> tuple[str, str]:
 
 def job_key(job_id: str) -> tuple[str, str]:
     return f"JOB#{job_id}", "JOB"
+
+
+def queue_key(queue_id: str) -> tuple[str, str]:
+    return f"QUEUE#{queue_id}", "QUEUE"
 
 
 def created_key(created: datetime, record_id: str) -> str:
@@ -32,8 +36,9 @@ def put_job(job: Job) -> bool:
 
 
 def get_job(job_id: str) -> Job | None:
+    """The job as shown (`shown`); the pipeline's own changes go through `update_job`."""
     found = store.get(*job_key(job_id), Job)
-    return found[0] if found else None
+    return _showing()(found[0]) if found else None
 
 
 def get_execution(execution_id: str) -> Execution:
@@ -70,6 +75,37 @@ def start_job(job_id: str, started: datetime) -> None:
     update_job(job_id, running)
 
 
+def shown(job: Job, queue_state: Callable[[str], str], execution_state: Callable[[str], str]) -> Job:
+    """The job as its owner sees it: one waiting in a paused queue shows State Pause, else Submitted.
+    Pausing and resuming a queue change only the queue record (one write, whatever waits in it); the
+    held jobs show it here, when they are read. A stage-0 job still Submitted has not started (the
+    Processor marks it Running when its execution starts); a later stage's job waits with its run."""
+    if job.State in ("Submitted", "Pause"):
+        waiting = job.stage == 0 or job.execution_id is None or execution_state(job.execution_id) == "Submitted"
+        job.State = "Pause" if waiting and queue_state(job.QueueId) == "Paused" else "Submitted"
+    return job
+
+
+def _showing() -> Callable[[Job], Job]:
+    """`shown`, reading each queue and execution once per call."""
+    queues: dict[str, str] = {}
+    executions: dict[str, str] = {}
+
+    def queue_state(queue_id: str) -> str:
+        if queue_id not in queues:
+            found = store.get(*queue_key(queue_id), Queue)
+            queues[queue_id] = found[0].State if found else "Active"
+        return queues[queue_id]
+
+    def execution_state(execution_id: str) -> str:
+        if execution_id not in executions:
+            found = store.get(*exec_key(execution_id), Execution)
+            executions[execution_id] = found[0].state if found else "Submitted"
+        return executions[execution_id]
+
+    return lambda job: shown(job, queue_state, execution_state)
+
+
 def describe_jobs(bucket: str, job_ids: list[str]) -> tuple[list[Job], list[str]]:
     """The jobs of a bucket among `job_ids` (at most MAX_DESCRIBE, as COS allows), and the ids that
     name none (NonExistJobIds)."""
@@ -93,7 +129,10 @@ def list_jobs(bucket: str, *, tags: tuple[str, ...] = (), queue_id: str | None =
     low = created_key(start, "") if start else "0"
     high = created_key(end, "~") if end else "~"
 
+    show = _showing()
+
     def keep(job: Job) -> bool:
+        show(job)  # before the State filter: a held job is listed as Pause
         return ((not tags or job.Tag in tags) and (not queue_id or job.QueueId == queue_id)
                 and (not workflow_id or (job.Workflow is not None and job.Workflow.WorkflowId == workflow_id))
                 and (not input_object or job.Input.Object == input_object) and (not states or job.State in states))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import Field, ValidationError, field_validator
 
@@ -22,7 +23,7 @@ from ..notify.secrets import bucket_secret
 from ..notify.targets import check_target
 from ..persistence import store
 from ..times import now
-from .jobs import exec_key, update_job
+from .jobs import exec_key, queue_key
 
 QUEUE_NAMES: dict[Feature, tuple[str, str]] = {
     # feature: (queue name shown to users, category)
@@ -37,10 +38,7 @@ WAITING = "WAITING"
 STARTING = "STARTING"  # claimed, its Step Functions execution not yet known to be started
 DONE = "DONE"
 MAX_CLAIM_ROUNDS = 200  # bounds the loop when the index lags behind claims made elsewhere
-
-
-def queue_key(queue_id: str) -> tuple[str, str]:
-    return f"QUEUE#{queue_id}", "QUEUE"
+MAX_CLAIM_BATCH = 25  # executions read, slots taken and start numbers drawn at once
 
 
 def priority_rank(priority: int) -> str:
@@ -137,42 +135,8 @@ def waiting(queue_id: str, limit: int | None = None) -> list[Execution]:
     return store.query_index(waiting_key(queue_id), Execution, limit=limit)
 
 
-def _take_slot(queue: Queue) -> bool:
-    """Count one more running execution if the queue has room (MaxConcurrent is read each time)."""
-    try:
-        store.table().update_item(
-            Key=dict(zip(("pk", "sk"), queue_key(queue.QueueId))),
-            UpdateExpression="ADD running :one",
-            ConditionExpression="attribute_not_exists(running) OR running < :max",
-            ExpressionAttributeValues={":one": 1, ":max": queue.MaxConcurrent},
-        )
-        return True
-    except ClientError as error:
-        if store.is_condition_failure(error):
-            return False
-        raise
-
-
 def release_slot(queue_id: str) -> None:
     store.add_counter(*queue_key(queue_id), "running", -1)
-
-
-def _claim(execution_id: str, start_seq: int) -> Execution | None:
-    """Move one waiting execution to Running; None if another claimer got it first.
-
-    `start_seq` was drawn after the execution was seen at the head of the order, so the claims of
-    a queue are numbered in the order they were decided, whatever the number of claimers."""
-    found = store.get(*exec_key(execution_id), Execution)
-    if found is None or found[0].state != "Submitted":
-        return None
-    execution, version = found
-    execution.state, execution.started, execution.start_seq = "Running", now(), start_seq
-    try:
-        store.replace(*exec_key(execution_id), execution, version, state="Running",
-                      gsi1pk=starting_key(execution.queue_id), gsi1sk=_utc(execution.started))
-    except store.ConflictError:
-        return None
-    return execution
 
 
 def launched(execution: Execution) -> None:
@@ -203,25 +167,79 @@ def unclaim(execution: Execution) -> None:
 
 
 def claim_next(queue_id: str, limit: int = MAX_CLAIM_ROUNDS) -> list[Execution]:
-    """Claim up to `limit` waiting executions in order while the queue is active and has free slots."""
+    """Claim up to `limit` waiting executions in order while the queue is active and has free slots.
+
+    A round claims a batch: it reads the first waiting executions (with their versions), takes that
+    many slots at once (conditional on MaxConcurrent), draws that many start numbers at once, and then
+    claims the executions in order, each conditional on its version, stopping at the first one another
+    claimer got first (its slot and the rest go back). Why the start numbers (`start_seq`) give the
+    order in which claims were decided, however many claimers run: a claimer's claims are a prefix of
+    the executions it read, and it draws its numbers after reading them; so an execution before them in
+    the order, claimed by someone else, was claimed before that read, with a number drawn before."""
     claimed: list[Execution] = []
     for _ in range(MAX_CLAIM_ROUNDS):
-        if len(claimed) >= limit:
+        queue, running = _queue_and_running(queue_id)
+        want = min(limit - len(claimed), MAX_CLAIM_BATCH, queue.MaxConcurrent - running)
+        if want <= 0 or queue.State != "Active":
             return claimed
-        queue = get_queue(queue_id)
-        if queue.State != "Active":
+        heads = _waiting_heads(queue_id, want)
+        if not heads:
             return claimed
-        head = waiting(queue_id, limit=1)
-        if not head:
+        slots = _take_slots(queue, len(heads))
+        if not slots:
             return claimed
-        if not _take_slot(queue):
-            return claimed
-        execution = _claim(head[0].id, store.add_counter(*queue_key(queue_id), "starts", 1))
-        if execution is None:
+        last = store.add_counter(*queue_key(queue_id), "starts", slots)
+        won = 0
+        for (execution, version), start_seq in zip(heads[:slots], range(last - slots + 1, last + 1)):
+            if not _claim(execution, version, start_seq):
+                break
+            claimed.append(execution)
+            won += 1
+        for _ in range(slots - won):
             release_slot(queue_id)
-            continue
-        claimed.append(execution)
     return claimed
+
+
+def _queue_and_running(queue_id: str) -> tuple[Queue, int]:
+    """The queue and how many of its executions run now, in one read."""
+    item = store.table().get_item(Key=dict(zip(("pk", "sk"), queue_key(queue_id))), ConsistentRead=True).get("Item")
+    if item is None:
+        raise NotFoundError(f"queue {queue_id} does not exist")
+    return Queue.model_validate_json(item["doc"]), int(item.get("running", 0))
+
+
+def _take_slots(queue: Queue, wanted: int) -> int:
+    """Count `wanted` more running executions if the queue still has room for them (another claimer may
+    have taken some since it was read), else one."""
+    for count in dict.fromkeys((wanted, 1)):
+        try:
+            store.table().update_item(
+                Key=dict(zip(("pk", "sk"), queue_key(queue.QueueId))), UpdateExpression="ADD running :n",
+                ConditionExpression="attribute_not_exists(running) OR running <= :room",
+                ExpressionAttributeValues={":n": count, ":room": queue.MaxConcurrent - count})
+            return count
+        except ClientError as error:
+            if not store.is_condition_failure(error):
+                raise
+    return 0
+
+
+def _claim(execution: Execution, version: int, start_seq: int) -> bool:
+    """Move a waiting execution, as read at `version`, to Running; False if it changed since."""
+    execution.state, execution.started, execution.start_seq = "Running", now(), start_seq
+    try:
+        store.replace(*exec_key(execution.id), execution, version, state="Running",
+                      gsi1pk=starting_key(execution.queue_id), gsi1sk=_utc(execution.started))
+        return True
+    except store.ConflictError:
+        return False
+
+
+def _waiting_heads(queue_id: str, limit: int) -> list[tuple[Execution, int]]:
+    """The first `limit` waiting executions in order, with the versions they were read at."""
+    page = store.table().query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(waiting_key(queue_id)),
+                               Limit=limit)
+    return [(Execution.model_validate_json(item["doc"]), int(item["version"])) for item in page["Items"]]
 
 
 # ------------------------------------------------------------------ the API's view of queues
@@ -260,7 +278,8 @@ def list_queues(bucket: str, feature: Feature, *, queue_ids: list[str] | None = 
 
 def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, Any], *, queue_url: str) -> Queue:
     """Rename, pause/resume, change the callback rule or the limits of a queue. Pausing holds the
-    waiting jobs (State Pause); resuming releases them in their order."""
+    waiting jobs (they show State Pause: `jobs.shown`), resuming releases them in their order: either
+    is one write to the queue's record, however many jobs wait."""
     try:
         update = QueueUpdate.model_validate(body)
     except ValidationError as error:
@@ -288,21 +307,6 @@ def update_queue(bucket: str, feature: Feature, queue_id: str, body: dict[str, A
                 setattr(doc, name, value)
 
     updated = store.mutate(*queue_key(queue_id), Queue, change)
-    if updated.State != queue.State:
-        _show_waiting_as("Pause" if updated.State == "Paused" else "Submitted", queue_id)
     if updated.State == "Active":
         send_ticket(queue_url, queue_id)  # whatever waits may start now, in order
     return updated
-
-
-def _show_waiting_as(state: Literal["Pause", "Submitted"], queue_id: str) -> None:
-    """Waiting jobs show State Pause while their queue is paused, Submitted otherwise."""
-
-    other = "Submitted" if state == "Pause" else "Pause"
-    def show(job: Any) -> None:
-        if job.State == other:
-            job.State = state
-
-    for execution in waiting(queue_id):
-        for job_id in execution.job_ids:
-            update_job(job_id, show)

@@ -2,16 +2,19 @@
 so that a redelivered ticket can never start the same job twice.
 
 One ticket starts at most CLAIMS_PER_TICKET executions, and none after its deadline; when there
-may be more, it sends the next ticket: an invocation stays short whatever MaxConcurrent is. An
-invocation that dies between a claim and its start leaves the execution in the queue's
-claimed-but-not-started index; the next ticket of the queue starts it (the name makes that safe
-if it had started after all)."""
+may be more, it sends the next ticket: an invocation stays short whatever MaxConcurrent is. Claims
+are decided in batches (`claim_next`), then the batch's executions are started
+side by side (LAUNCH_THREADS calls in flight): the order is the claims' order (start_seq), not the
+order in which Step Functions happens to accept them. An invocation that dies between a claim and
+its start leaves the execution in the queue's claimed-but-not-started index; the next ticket of the
+queue starts it (the name makes that safe if it had started after all)."""
 
 from __future__ import annotations
 
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -19,6 +22,7 @@ from pydantic import BaseModel
 from .. import aws
 from ..control.jobs import set_running
 from ..control.queues import (
+    MAX_CLAIM_BATCH,
     claim_next,
     launched,
     release_slot,
@@ -29,6 +33,7 @@ from ..control.queues import (
 from ..models import Execution
 
 CLAIMS_PER_TICKET = 10
+LAUNCH_THREADS = 8  # StartExecution calls in flight at once; well under its burst (bench/README.md)
 STALLED_AFTER = timedelta(seconds=90)  # longer than a Processor invocation may run
 
 
@@ -56,17 +61,32 @@ def start_next(ticket: Ticket, *, state_machine_arn: str, queue_url: str,
                stalled_after: timedelta = STALLED_AFTER, deadline: float = math.inf) -> list[str]:
     """Start what this ticket may: first claims whose start was lost, then the next in order.
     `deadline` (time.monotonic()) is when to stop and leave the rest to a fresh ticket."""
-    started: list[str] = []
-    for execution in stalled_starts(ticket.queue_id, stalled_after):
-        launch(execution, state_machine_arn)
-        started.append(execution.id)
-    for _ in range(CLAIMS_PER_TICKET):
-        if time.monotonic() > deadline:
-            break
-        claimed = claim_next(ticket.queue_id, limit=1)
+    started = launch_all(stalled_starts(ticket.queue_id, stalled_after), state_machine_arn)
+    while len(started) < CLAIMS_PER_TICKET and time.monotonic() <= deadline:
+        claimed = claim_next(ticket.queue_id, limit=min(MAX_CLAIM_BATCH, CLAIMS_PER_TICKET - len(started)))
         if not claimed:
             return started
-        launch(claimed[0], state_machine_arn)
-        started.append(claimed[0].id)
+        started += launch_all(claimed, state_machine_arn)
     send_ticket(queue_url, ticket.queue_id)  # there may be more to start: go on in a fresh invocation
     return started
+
+
+def launch_all(executions: list[Execution], state_machine_arn: str) -> list[str]:
+    """Start every claimed execution, several at once; each that fails is put back in its place (by
+    `launch`), and the first failure is raised once the others are started."""
+    if not executions:
+        return []
+    with ThreadPoolExecutor(min(LAUNCH_THREADS, len(executions))) as pool:
+        outcomes = list(pool.map(_launched_or_error, executions, [state_machine_arn] * len(executions)))
+    failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+    if failures:
+        raise failures[0]
+    return [execution.id for execution in executions]
+
+
+def _launched_or_error(execution: Execution, state_machine_arn: str) -> Exception | None:
+    try:
+        launch(execution, state_machine_arn)
+        return None
+    except Exception as error:  # noqa: BLE001 (raised by launch_all once the others are started)
+        return error
