@@ -85,9 +85,9 @@ def free_port() -> int:
         return probe_socket.getsockname()[1]
 
 
-def point_library_at(endpoint: str, table: str) -> None:
+def point_library_at(endpoint: str, table: str, input_bucket: str) -> None:
     """The bench reads and changes the stack through the library, as the functions do."""
-    os.environ.update(TABLE_NAME=table, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1",
+    os.environ.update(TABLE_NAME=table, INPUT_BUCKET=input_bucket, AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION="us-east-1",
                       AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
     config.table_name.cache_clear()
     aws.reset()
@@ -132,7 +132,7 @@ def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dic
         launched = time.monotonic()
         stack = runtime.up(TEMPLATE)
         bucket, queue_url = stack.outputs["InputBucketName"], stack.outputs["MediaQueueUrl"]
-        point_library_at(runtime.endpoint, stack.outputs["TableName"])
+        point_library_at(runtime.endpoint, stack.outputs["TableName"], bucket)
         workflow = create_workflow(bucket, parse_workflow_xml(WORKFLOW))
         # Paused first, so that the runs pile up in the backlog; MaxConcurrent set now, so that the
         # resume below is the only change the started phase times.

@@ -116,7 +116,7 @@ def pipeline(video: Path, timeout: float, port: int, split_seconds: float | None
         if detail["State"] != "Success":
             sys.exit(f"job {job_id} ended in State {detail['State']} ({detail.get('Code')}: {detail.get('Message')}), "
                      f"not Success (function logs: {runtime.log_dir})")
-        point_library_at(runtime.endpoint, stack.outputs["TableName"])
+        point_library_at(runtime.endpoint, stack.outputs["TableName"], stack.outputs["InputBucketName"])
         units = get_execution(job_id).units_total  # a submitted job is its own execution
         return PipelineResult(callback["at"] - started, submit_call, startup, detail, units)
     finally:

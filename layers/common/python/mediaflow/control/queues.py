@@ -131,6 +131,15 @@ def send_ticket(queue_url: str, queue_id: str) -> None:
     )
 
 
+def wake(queue_url: str, queue: Queue) -> None:
+    """After enqueueing into `queue` (as read before): send the claim ticket, unless the queue is still
+    paused. Then no ticket is needed (a burst into a paused queue costs no Processor run per job): the
+    resume sends one, after its own write, and that one sees what was enqueued before this read."""
+    if queue.State == "Paused" and get_queue(queue.QueueId).State == "Paused":
+        return
+    send_ticket(queue_url, queue.QueueId)
+
+
 def waiting(queue_id: str, limit: int | None = None) -> list[Execution]:
     return store.query_index(waiting_key(queue_id), Execution, limit=limit)
 

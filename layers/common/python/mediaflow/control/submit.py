@@ -30,7 +30,7 @@ from ..persistence import store
 from ..times import now
 from . import buckets
 from .jobs import exec_key, get_job, job_key, put_job
-from .queues import enqueue, ensure_queues, send_ticket
+from .queues import enqueue, ensure_queues, wake
 from .templates import FEATURE_TAGS, build_operation
 
 MAX_OPERATIONS = 6
@@ -157,7 +157,7 @@ def create_jobs(bucket: str, body: dict[str, Any], *, output_bucket: str, queue_
     except Exception:
         _take_back(jobs, queued)
         raise
-    send_ticket(queue_url, queue.QueueId)
+    wake(queue_url, queue)
     return jobs
 
 

@@ -14,6 +14,7 @@ and those encode such characters where XML is written (`shapes.cos.document`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from .. import aws, config, ids
 from ..control.jobs import created_key, exec_key, put_job
-from ..control.queues import enqueue, ensure_queues, send_ticket
+from ..control.queues import enqueue, ensure_queues, send_ticket, wake
 from ..control.templates import build_operation
 from ..control.workflows import Workflow, matching_workflows
 from ..exceptions import NotFoundError
@@ -71,12 +72,13 @@ class S3Event(BaseModel):
     Records: list[S3Record] = Field(default_factory=list)
 
 
-def cos_headers(bucket: str, key: str, event_name: str, size: int | None = None) -> list[CosHeader]:
-    """What CI puts in Input.CosHeaders for workflow-triggered jobs: the object's headers and the event."""
-    try:
-        head = aws.client("s3").head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        raise NotFoundError(f"object {key} does not exist in bucket {bucket}") from error
+def cos_headers(bucket: str, key: str, event_name: str, size: int | None = None,
+                head: dict[str, Any] | None = None) -> list[CosHeader]:
+    """What CI puts in Input.CosHeaders for workflow-triggered jobs: the object's headers (its HEAD,
+    made here unless given) and the event."""
+    head = head or object_head(bucket, key)
+    if head is None:
+        raise NotFoundError(f"object {key} does not exist in bucket {bucket}")
     headers = [CosHeader(Key="Content-Type", Value=head.get("ContentType", "")),
                CosHeader(Key="EventName", Value=f"cos:{event_name}"),
                CosHeader(Key="Size", Value=str(head.get("ContentLength", size or 0)))]
@@ -129,18 +131,20 @@ def start_run(workflow: Workflow, bucket: str, key: str, *, run_id: str, region:
     listing = {"gsi2pk": mps.TASKS, "gsi2sk": created_key(created, run_id)} if flow else run_listing(
         workflow.WorkflowId, run_id, created)
     enqueue(execution, **listing)
-    send_ticket(media_queue_url, queue.QueueId)
+    wake(media_queue_url, queue)
     return run_id
 
 
-def run_upload(workflow: Workflow, record: S3Record, *, media_queue_url: str, output_bucket: str) -> str:
-    """The run of `workflow` on an uploaded object; its id comes from the object's version."""
+def run_upload(workflow: Workflow, record: S3Record, *, media_queue_url: str, output_bucket: str,
+               head: dict[str, Any] | None = None) -> str:
+    """The run of `workflow` on an uploaded object (`head`: its HEAD, if made); its id comes from the
+    object's version."""
     bucket, key = record.s3.bucket.name, record.key
     run_id = ids.stable_id(ids.RUN, bucket, key, record.version_token, workflow.WorkflowId)
     if workflow.Mps:  # an MPS task, with a TaskId in MPS's shape
         run_id = mps.task_id(run_id.removeprefix(ids.RUN)[:32])
     if store.get(*exec_key(run_id), Execution) is None:
-        headers = cos_headers(bucket, key, record.eventName, record.s3.object.size)
+        headers = cos_headers(bucket, key, record.eventName, record.s3.object.size, head)
     else:
         headers = []  # a repeat: start_run only sends the ticket again
     return start_run(workflow, bucket, key, run_id=run_id, region=record.awsRegion or config.region(), headers=headers,
@@ -154,10 +158,10 @@ def trigger(workflow: Workflow, key: str, *, media_queue_url: str, output_bucket
                      headers=headers, media_queue_url=media_queue_url, output_bucket=output_bucket)
 
 
-def object_metadata(bucket: str, key: str) -> dict[str, str] | None:
-    """The user metadata of an uploaded object (None: it is gone, left to `cos_headers` to report)."""
+def object_head(bucket: str, key: str) -> dict[str, Any] | None:
+    """An uploaded object's HEAD (None: it is gone)."""
     try:
-        return aws.client("s3").head_object(Bucket=bucket, Key=key).get("Metadata", {})
+        return aws.client("s3").head_object(Bucket=bucket, Key=key)
     except ClientError:
         return None
 
@@ -171,11 +175,12 @@ def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str, notify
         if not record.eventName.startswith("ObjectCreated"):
             continue
         bucket, key = record.s3.bucket.name, record.key
-        metadata = object_metadata(bucket, key)
-        if metadata is not None and MADE_BY in metadata:
+        head = object_head(bucket, key)  # one HEAD for the checks below and the runs' CosHeaders
+        metadata = head.get("Metadata", {}) if head else {}
+        if MADE_BY in metadata:
             continue
         workflows = matching_workflows(bucket, key)
-        named = upload_schedule.chosen(metadata or {})
+        named = upload_schedule.chosen(metadata)
         if named:
             schedule, why = upload_schedule.find(named)
             if schedule is None:
@@ -185,5 +190,6 @@ def dispatch(event: S3Event, *, media_queue_url: str, output_bucket: str, notify
             elif schedule.WorkflowId not in {w.WorkflowId for w in workflows}:  # else its trigger runs it below
                 workflows.append(schedule)
         for workflow in workflows:
-            run_ids.append(run_upload(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket))
+            run_ids.append(run_upload(workflow, record, media_queue_url=media_queue_url, output_bucket=output_bucket,
+                                      head=head))
     return run_ids

@@ -8,7 +8,7 @@ from typing import Any
 from ... import config, ids
 from ...control import buckets
 from ...control.jobs import created_key, get_execution, job_key, jobs_of, put_job
-from ...control.queues import enqueue, ensure_queues, send_ticket
+from ...control.queues import enqueue, ensure_queues, wake
 from ...control.submit import cancel_execution
 from ...control.templates import build_operation
 from ...exceptions import (
@@ -107,7 +107,7 @@ def queue_task(plan: TaskPlan, *, default_bucket: str, media_queue_url: str, api
         if plan.session_id:
             store.delete(f"SESSION#{plan.session_id}", "SESSION")
         raise
-    send_ticket(media_queue_url, queue.QueueId)
+    wake(media_queue_url, queue)
     return task_id
 
 
