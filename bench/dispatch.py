@@ -122,7 +122,45 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dict[str, Any]:
+def bind_workflows(bucket: str, levels: list[int]) -> list[str]:
+    """The workflows the uploads run, and the key prefix of each: one COS workflow, or one MPS workflow
+    per TaskPriority level (a one-snapshot task each), enabled."""
+    if not levels:
+        create_workflow(bucket, parse_workflow_xml(WORKFLOW))
+        return [PREFIX]
+    from mediaflow.faces.mps import workflows as mps_workflows
+
+    prefixes = []
+    for level in levels:
+        prefix = f"bench-burst/p{level}/"
+        created = mps_workflows.create({
+            "WorkflowName": f"bench-priority-{level}", "TaskPriority": level,
+            "Trigger": {"Type": "CosFileUpload", "CosFileUploadTrigger": {"Bucket": bucket, "Region": "us-east-1",
+                                                                          "Dir": f"/{prefix}"}},
+            "MediaProcessTask": {"SnapshotByTimeOffsetTaskSet": [{"Definition": 10, "ExtTimeOffsetSet": ["0s"]}]}}, None)
+        mps_workflows.switch("Active")({"WorkflowId": created["WorkflowId"]}, None)
+        prefixes.append(prefix)
+    return prefixes
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 3)
+
+
+def start_figures(runs: list[Execution], uploaded: dict[str, float]) -> dict[str, Any]:
+    """Upload -> start latency percentiles (wall clock of this machine on both sides) and whether the
+    start order (start_seq) is priority first: every run waited when the queue was resumed."""
+    latency = [run.started.timestamp() - uploaded[run.object] for run in runs if run.started and run.object in uploaded]
+    by_start = sorted(runs, key=lambda run: run.start_seq or 0)
+    priorities = [run.priority for run in by_start]
+    return {"upload_to_start_p50_s": percentile(latency, 0.50), "upload_to_start_p95_s": percentile(latency, 0.95),
+            "upload_to_start_p99_s": percentile(latency, 0.99),
+            "started_by_priority": priorities == sorted(priorities, reverse=True),
+            "runs_per_priority": {str(level): priorities.count(level) for level in sorted(set(priorities))}}
+
+
+def measure(count: int, max_concurrent: int, timeout: float, clip: bytes, levels: list[int] | None = None) -> dict[str, Any]:
     """The figures of one run on a fresh stack; `error` is set when a phase did not complete in time."""
     figures: dict[str, Any] = {"count": count, "max_concurrent": max_concurrent, "cpu_count": os.cpu_count(),
                                "timeout_s": timeout}
@@ -133,7 +171,7 @@ def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dic
         stack = runtime.up(TEMPLATE)
         bucket, queue_url = stack.outputs["InputBucketName"], stack.outputs["MediaQueueUrl"]
         point_library_at(runtime.endpoint, stack.outputs["TableName"], bucket)
-        workflow = create_workflow(bucket, parse_workflow_xml(WORKFLOW))
+        prefixes = bind_workflows(bucket, levels or [])
         # Paused first, so that the runs pile up in the backlog; MaxConcurrent set now, so that the
         # resume below is the only change the started phase times.
         queue_id = stable_id(QUEUE, bucket, "media")
@@ -141,8 +179,8 @@ def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dic
                      queue_url=queue_url)
         warm_dispatcher(runtime, stack.resources["DispatchFunction"])
         figures["stack_startup_s"] = round(time.monotonic() - launched, 3)
-        say(f"stack up in {figures['stack_startup_s']:.1f}s; workflow {workflow.WorkflowId} on "
-            f"s3://{bucket}/{PREFIX}, queue {queue_id} paused")
+        say(f"stack up in {figures['stack_startup_s']:.1f}s; workflows on "
+            f"{', '.join(f's3://{bucket}/{prefix}' for prefix in prefixes)}, queue {queue_id} paused")
 
         def backlog() -> int:
             return store.count("gsi1", waiting_key(queue_id))
@@ -167,11 +205,17 @@ def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dic
 
         # 1. uploads -> queued runs
         s3 = runtime.client("s3")
-        keys = [f"{PREFIX}clip-{i:05d}.mp4" for i in range(count)]
+        keys = [f"{prefixes[i % len(prefixes)]}clip-{i:05d}.mp4" for i in range(count)]
         say(f"uploading {count} objects from {UPLOAD_THREADS} threads ...")
+        uploaded: dict[str, float] = {}
+
+        def upload(key: str) -> None:
+            s3.put_object(Bucket=bucket, Key=key, Body=clip, ContentType="video/mp4")
+            uploaded[key] = time.time()
+
         first_upload = time.monotonic()
         with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
-            list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=clip, ContentType="video/mp4"), keys))
+            list(pool.map(upload, keys))
         figures["upload_calls_s"] = round(time.monotonic() - first_upload, 3)
         if not phase("queued", backlog, first_upload):
             figures["error"] = f"only {figures['queued']} of {count} runs queued within {timeout:g}s"
@@ -210,8 +254,9 @@ def measure(count: int, max_concurrent: int, timeout: float, clip: bytes) -> dic
         # 3. (secondary) resume -> runs ended
         say(f"{count} runs started {figures['started_s']:.2f}s after the resume; waiting for them to end ...")
         phase("ended", ended, resume_at)
-        states = [store.must_get(*exec_key(run_id), Execution)[0].state for run_id in run_ids]
-        figures["success"] = states.count("Success")
+        runs = [store.must_get(*exec_key(run_id), Execution)[0] for run_id in run_ids]
+        figures["success"] = [run.state for run in runs].count("Success")
+        figures |= start_figures(runs, uploaded)
         return figures
     finally:
         runtime.stop()
@@ -238,6 +283,9 @@ def report(f: dict[str, Any]) -> str:
         ("resume -> runs started", took("started")),
         ("resume -> runs ended", took("ended")),
         ("ended in Success", f"{f['success']} of {n}" if "success" in f else None),
+        ("upload -> start p50 / p95 / p99", f"{f['upload_to_start_p50_s']:.2f} / {f['upload_to_start_p95_s']:.2f} / "
+                                            f"{f['upload_to_start_p99_s']:.2f} s" if "upload_to_start_p50_s" in f else None),
+        ("started by priority", f"{f['started_by_priority']} {f['runs_per_priority']}" if "started_by_priority" in f else None),
         ("stack start-up", f"{f['stack_startup_s']:.2f} s" if "stack_startup_s" in f else None),
     ]
     rows = [(label, value) for label, value in rows if value is not None]
@@ -258,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
                              "below --count, 'started' also waits for runs to end")
     parser.add_argument("--timeout", type=float, default=300,
                         help="seconds each phase (queued, claimed, started, ended) may take (default 300)")
+    parser.add_argument("--priorities", default="",
+                        help="comma list of TaskPriority levels (e.g. -5,0,5): one MPS workflow per level, the "
+                             "uploads spread over them; reports whether runs started by priority (default: one "
+                             "COS workflow, no levels)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
     args = parser.parse_args(argv)
     if args.count < 1:
@@ -270,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="mediaflow-bench-") as folder:
         clip = tiny_clip(Path(folder) / "clip.mp4")
-    figures = measure(args.count, max_concurrent, args.timeout, clip)
+    levels = [int(level) for level in args.priorities.split(",") if level.strip()]
+    figures = measure(args.count, max_concurrent, args.timeout, clip, levels)
     print(json.dumps(figures, indent=2) if args.json else report(figures))
     return 1 if "error" in figures else 0
 
