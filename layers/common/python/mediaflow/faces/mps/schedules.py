@@ -16,14 +16,14 @@ from pydantic import Field
 
 from ... import config
 from ...config import setting
-from ...control import buckets, workflows
+from ...control import workflows
 from ...control.workflows import MpsFlow, Workflow
 from ...exceptions import InvalidInputError
-from ...persistence.storage import object_exists
 from ...pipeline import dispatch
 from ...shapes import mps
 from ..keys import UNAUTHORISED, ApiKey, require
-from .plan import plan_task, source_of
+from .inputs import stored_object
+from .plan import plan_task
 from .templates import custom_preset
 from .wire import (
     AnimatedGraphicTaskInput,
@@ -196,16 +196,7 @@ def run(body: dict[str, Any], key: ApiKey | None) -> str:
         raise InvalidInputError("MediaProcessTask: not with a ScheduleId (the schedule says what to do)",
                                 code="InvalidParameterValue")
     schedule = mine(request.ScheduleId or 0, key, "submit", kind="Schedule")
-    kind, bucket, object_key, region, _ = source_of(request.InputInfo)
-    if kind == "URL" or bucket is None or object_key is None:
-        raise InvalidInputError("InputInfo: a COS or AWS-S3 object is required with a ScheduleId",
-                                code="InvalidParameterValue")
-    if key is not None:
-        require(key, "submit", bucket, code=UNAUTHORISED)
-    buckets.require_served(bucket, "InputInfo")
-    if not object_exists(bucket, object_key):
-        raise InvalidInputError(f"InputInfo: object {object_key} does not exist in bucket {bucket}",
-                                code="InvalidParameterValue")
+    bucket, object_key, region = stored_object(request.InputInfo, key, "submit", "with a ScheduleId")
     return dispatch.start_run(schedule, bucket, object_key, run_id=mps.task_id(), region=region or config.region(),
                               headers=dispatch.cos_headers(bucket, object_key, "ObjectCreated:Trigger"),
                               media_queue_url=setting("MEDIA_QUEUE_URL"), output_bucket=setting("OUTPUT_BUCKET"))
