@@ -25,7 +25,7 @@ from tencentcloud.mps.v20190612 import models, mps_client
 from support import free_port, make_video
 from test_mps_sdk import request
 
-pytestmark = pytest.mark.e2e  # about 50 s of 120 small ffmpeg units on two cores
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # 120 small ffmpeg units: about 90 s on two cores
 ROOT = Path(__file__).resolve().parents[2]
 TASKS, ACCOUNT_CONCURRENCY, UNIT_RESERVED, API_RESERVED = 30, 10, 6, 2
 BUDGET = 900  # seconds for the burst to end

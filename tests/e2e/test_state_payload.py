@@ -20,7 +20,7 @@ from mediaflow.media import probe
 from mediaflow.pipeline import dispatch
 from mediaflow.pipeline.split import MAX_PIECES
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # about 100 s: run by make test-slow
 PREFIX = "statesize/"
 SECONDS = 500
 

@@ -103,7 +103,7 @@ def written() -> list[tuple[str, str]]:
 
 
 def test_every_operation_keeps_the_contract(api) -> None:
-    keeps_the_contract(api, examples=int(os.environ.get("CONTRACT_EXAMPLES", "5")))
+    keeps_the_contract(api, examples=int(os.environ.get("CONTRACT_EXAMPLES", "3")))
 
 
 @pytest.mark.slow
