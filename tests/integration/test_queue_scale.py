@@ -15,8 +15,9 @@ import boto3
 import pytest
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_execution, get_job, list_jobs
-from mediaflow.control.queues import claim_next, ensure_queues, figures, update_queue
+from mediaflow.control.queues import claim_next, ensure_queues, figures, update_queue, waiting
 from mediaflow.persistence import store
+from mediaflow.pipeline import processor
 from support import serve_bucket
 
 pytestmark = pytest.mark.integration
@@ -113,3 +114,17 @@ def test_racing_claimers_never_claim_twice_nor_beyond_max_concurrent(queue_id) -
     ranks = [-int(get_job(e.id).Operation.JobLevel) for e in by_seq]
     assert ranks == sorted(ranks)  # decided in priority order whoever claimed them
     assert {get_execution(e.id).state for e in claimed} == {"Running"} and set(job_ids) >= {e.id for e in claimed}
+
+
+def test_claims_not_started_by_the_invocations_deadline_go_back_in_their_place(queue_id) -> None:
+    set_queue(queue_id, "Paused")
+    submit_jobs(12, levels=(0, 2))
+    set_queue(queue_id, "Active", max_concurrent=20)
+    order = [e.id for e in waiting(queue_id)]
+    claimed = claim_next(queue_id, limit=5)
+    assert processor.launch_all(claimed, os.environ["STATE_MACHINE_ARN"], deadline=0) == []  # already past
+    assert [e.id for e in waiting(queue_id)] == order  # back in their places
+    assert int(store.get_attribute(f"QUEUE#{queue_id}", "QUEUE", "running")) == 0
+    started = processor.start_next(processor.Ticket(queue_id=queue_id), state_machine_arn=os.environ["STATE_MACHINE_ARN"],
+                                   queue_url=os.environ["MEDIA_QUEUE_URL"])
+    assert started == order[:10] and {get_job(j).State for j in started} == {"Running"}

@@ -61,32 +61,39 @@ def start_next(ticket: Ticket, *, state_machine_arn: str, queue_url: str,
                stalled_after: timedelta = STALLED_AFTER, deadline: float = math.inf) -> list[str]:
     """Start what this ticket may: first claims whose start was lost, then the next in order.
     `deadline` (time.monotonic()) is when to stop and leave the rest to a fresh ticket."""
-    started = launch_all(stalled_starts(ticket.queue_id, stalled_after), state_machine_arn)
+    started = launch_all(stalled_starts(ticket.queue_id, stalled_after), state_machine_arn, deadline)
     while len(started) < CLAIMS_PER_TICKET and time.monotonic() <= deadline:
         claimed = claim_next(ticket.queue_id, limit=min(MAX_CLAIM_BATCH, CLAIMS_PER_TICKET - len(started)))
         if not claimed:
             return started
-        started += launch_all(claimed, state_machine_arn)
+        started += launch_all(claimed, state_machine_arn, deadline)
     send_ticket(queue_url, ticket.queue_id)  # there may be more to start: go on in a fresh invocation
     return started
 
 
-def launch_all(executions: list[Execution], state_machine_arn: str) -> list[str]:
-    """Start every claimed execution, several at once; each that fails is put back in its place (by
-    `launch`), and the first failure is raised once the others are started."""
+def launch_all(executions: list[Execution], state_machine_arn: str, deadline: float = math.inf) -> list[str]:
+    """Start the claimed executions, several at once, and return the ids started. One that fails is put
+    back in its place (by `launch`) and the first failure is raised once the others are started; one
+    not begun by `deadline` is put back too (under load a batch can outlast the invocation), for a
+    fresh ticket to start in order."""
     if not executions:
         return []
     with ThreadPoolExecutor(min(LAUNCH_THREADS, len(executions))) as pool:
-        outcomes = list(pool.map(_launched_or_error, executions, [state_machine_arn] * len(executions)))
+        outcomes = list(pool.map(lambda execution: _launched_or_error(execution, state_machine_arn, deadline),
+                                 executions))
     failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     if failures:
         raise failures[0]
-    return [execution.id for execution in executions]
+    return [execution.id for execution, outcome in zip(executions, outcomes) if outcome is True]
 
 
-def _launched_or_error(execution: Execution, state_machine_arn: str) -> Exception | None:
+def _launched_or_error(execution: Execution, state_machine_arn: str, deadline: float) -> bool | Exception:
+    if time.monotonic() > deadline:
+        unclaim(execution)
+        release_slot(execution.queue_id)
+        return False
     try:
         launch(execution, state_machine_arn)
-        return None
+        return True
     except Exception as error:  # noqa: BLE001 (raised by launch_all once the others are started)
         return error
