@@ -37,8 +37,13 @@ def put_job(job: Job) -> bool:
 
 def get_job(job_id: str) -> Job | None:
     """The job as shown (`shown`); the pipeline's own changes go through `update_job`."""
+    job = _stored_job(job_id)
+    return _showing()(job) if job else None
+
+
+def _stored_job(job_id: str) -> Job | None:
     found = store.get(*job_key(job_id), Job)
-    return _showing()(found[0]) if found else None
+    return found[0] if found else None
 
 
 def get_execution(execution_id: str) -> Execution:
@@ -111,13 +116,13 @@ def describe_jobs(bucket: str, job_ids: list[str]) -> tuple[list[Job], list[str]
     name none (NonExistJobIds)."""
     if len(job_ids) > MAX_DESCRIBE:
         raise InvalidInputError(f"at most {MAX_DESCRIBE} job ids at once, not {len(job_ids)}")
-    found, missing = [], []
+    found, missing, show = [], [], _showing()  # each queue and run read once for all the jobs
     for job_id in job_ids:
-        job = get_job(job_id)
+        job = _stored_job(job_id)
         if job is None or job.Input.BucketId != bucket:
             missing.append(job_id)
         else:
-            found.append(job)
+            found.append(show(job))
     return found, missing
 
 
