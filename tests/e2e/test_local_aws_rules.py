@@ -71,7 +71,43 @@ Resources:
       DefinitionSubstitutions: { BigArn: !GetAtt Writer.Arn, Catch: States.DataLimitExceeded }
       Policies:
         - LambdaInvokePolicy: { FunctionName: !Ref Big }
+  Fanned:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: rules-fanned
+      DefinitionUri: fanned.asl.json
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [states:StartExecution]
+              Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:rules-fanned"
+            - Effect: Allow
+              Action: [s3:GetObject, s3:PutObject]
+              Resource: arn:aws:s3:::rules-allowed/*
+  FannedWithoutStart:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: rules-fanned-without-start
+      DefinitionUri: fanned.asl.json
+      Policies:
+        - S3CrudPolicy: { BucketName: !Ref Allowed }
+  FannedWithoutRead:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: rules-fanned-without-read
+      DefinitionUri: fanned.asl.json
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [states:StartExecution]
+              Resource: !Sub "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:rules-fanned-without-read"
+            - Effect: Allow
+              Action: [s3:PutObject]
+              Resource: arn:aws:s3:::rules-allowed/*
 Outputs:
+  Fanned: { Value: !Ref Fanned }
+  FannedWithoutStart: { Value: !Ref FannedWithoutStart }
+  FannedWithoutRead: { Value: !Ref FannedWithoutRead }
   Writer: { Value: !Ref Writer }
   Big: { Value: !Ref Big }
   Reserved: { Value: !Ref Reserved }
@@ -87,6 +123,23 @@ ASL = """{
              "Catch": [{"ErrorEquals": ["${Catch}"], "Next": "Caught"}]},
     "Caught": {"Type": "Pass", "End": true},
     "Done": {"Type": "Pass", "End": true}
+  }
+}"""
+
+# A Distributed Map over the items in rules-allowed/items.json, its results written back there.
+FANNED = """{
+  "StartAt": "Fan",
+  "States": {
+    "Fan": {"Type": "Map", "MaxConcurrency": 100,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                           "Parameters": {"Bucket": "rules-allowed", "Key": "items.json"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                              "StartAt": "Each", "States": {"Each": {"Type": "Pass", "End": true}}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                             "Parameters": {"Bucket": "rules-allowed", "Prefix": "fanned"}},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+            "End": true},
+    "Caught": {"Type": "Pass", "End": true}
   }
 }"""
 
@@ -139,6 +192,7 @@ def rules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rules]:
     (root / "probe").mkdir()
     (root / "probe" / "probe.py").write_text(PROBE)
     (root / "limited.asl.json").write_text(ASL)
+    (root / "fanned.asl.json").write_text(FANNED)
     (root / "template.yaml").write_text(TEMPLATE)
     port = free_port()
     # 3 in flight per account: with the minimum unreserved of 1, Reserved's 1 leaves 2 to the others
@@ -202,6 +256,28 @@ def test_a_state_machine_invokes_only_the_functions_its_role_allows(rules: Rules
     assert described["status"] == "FAILED" and described["error"] == "Lambda.AWSLambdaException"
     assert "is not authorized to perform: lambda:InvokeFunction" in described["cause"]
     assert "Error Code: AccessDeniedException" in described["cause"]
+
+
+def test_a_distributed_map_needs_its_role_to_start_its_own_executions_and_read_its_items(rules: Rules) -> None:
+    s3 = rules.client("s3")
+    s3.put_object(Bucket="rules-allowed", Key="items.json", Body=json.dumps([{"n": n} for n in range(60)]).encode())
+
+    described, history = rules.execute("Fanned", {})
+    assert described["status"] == "SUCCEEDED", described
+    assert [e["type"] for e in history if e["type"].startswith("MapRun")] == ["MapRunStarted", "MapRunSucceeded"]
+    manifest = json.loads(described["output"])["ResultWriterDetails"]["Key"]
+    assert manifest.startswith("fanned/") and s3.head_object(Bucket="rules-allowed", Key=manifest)
+
+    described, history = rules.execute("FannedWithoutStart", {})  # the map run fails: not caught by States.ALL
+    assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+    assert ("is not authorized to perform: states:StartExecution on resource: arn:aws:states:us-east-1:123456789012:"
+            "stateMachine:rules-fanned-without-start because no identity-based policy allows") in described["cause"]
+
+    described, _ = rules.execute("FannedWithoutRead", {})  # a reader's failure is caught
+    assert described["status"] == "SUCCEEDED"
+    error = json.loads(described["output"])["error"]
+    assert error["Error"] == "States.ItemReaderFailed"
+    assert "is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::rules-allowed/items.json" in error["Cause"]
 
 
 def test_lambda_payload_limits(rules: Rules) -> None:

@@ -1,5 +1,5 @@
 """A stage of the size that used to break Step Functions' 256 KiB state limit, run by Step Functions
-on the local stack: two split transcodes of 100 pieces each (the most a job is cut into), each with
+on the local stack: two split transcodes of 100 pieces each, each with
 three watermarks, in one workflow run. Unit specs and results stay in the work store, so the
 largest state payload of the run, read from its history, stays a few KB whatever the stage holds.
 
@@ -18,7 +18,6 @@ from mediaflow.control.jobs import get_execution, jobs_of
 from mediaflow.local.payloads import STATE_LIMIT, history, largest_payload
 from mediaflow.media import probe
 from mediaflow.pipeline import dispatch
-from mediaflow.pipeline.split import MAX_PIECES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # about 100 s: run by make test-slow
 PREFIX = "statesize/"
@@ -98,7 +97,7 @@ def test_two_split_transcodes_of_100_pieces_with_three_watermarks_stay_far_below
     jobs = jobs_of(execution)
     assert status == "SUCCEEDED", (status, [(j.State, j.Code, j.Message) for j in jobs])
     assert [j.State for j in jobs] == ["Success", "Success"], [(j.State, j.Message) for j in jobs]
-    assert execution.stage_units[0] == 2 * (MAX_PIECES + 2)  # per job: 100 pieces, the audio, the join
+    assert execution.stage_units[0] == 2 * (100 + 2)  # per job: 100 pieces, the audio, the join
     for job in jobs:
         key = job.Operation.MediaResult["OutputFile"]["ObjectName"][0]
         local = tmp_path / key.replace("/", "_")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import boto3
@@ -177,7 +178,10 @@ def test_plan_event_cuts_units(stack, handler_env, sample_video) -> None:
 
     planned = import_handler("plan", handler_env).handler(event, LambdaContext())
 
-    assert planned == {"units": [0, 1, 2], "joins": [], "next_stage": -1}  # numbers: the specs are in the work store
+    items = f"mediaflow-work/{run_id}/stage-0/items.json"  # what the Distributed Map reads: the numbers to run
+    assert planned == {"units": [0, 1, 2], "items": items, "joins": [], "next_stage": -1}  # the specs are in the work store
+    stored = boto3.client("s3").get_object(Bucket=os.environ["OUTPUT_BUCKET"], Key=items)["Body"].read()
+    assert json.loads(stored) == [{"index": 0}, {"index": 1}, {"index": 2}]
     units, _ = planner.planned_specs(run_id, 0, planned)
     assert all(abs(u.duration - 4.0) < 0.1 for u in units)
     kinds = sorted(u.kind for u in units)
@@ -235,7 +239,8 @@ def test_the_deployed_definition_is_the_file_with_its_substitutions(stack) -> No
     raw = json.loads((ROOT / "statemachine" / "job.asl.json").read_text())
     deployed = json.loads(boto3.client("stepfunctions").describe_state_machine(
         stateMachineArn=stack.outputs["StateMachineArn"])["definition"])
-    assert deployed["States"]["RunUnits"]["ItemSelector"]["index.$"] == "$$.Map.Item.Value"
+    assert deployed["States"]["RunUnits"]["ItemSelector"]["index.$"] == "$$.Map.Item.Value.index"
+    assert deployed["States"]["RunUnits"]["ItemReader"]["Parameters"]["Bucket"] == stack.outputs["OutputBucketName"]
     assert deployed["States"]["Plan"]["ResultSelector"]["concurrency.$"] == "States.StringToJson('10')"
     assert deployed["States"]["Plan"]["Resource"].startswith("arn:aws:lambda:")
     assert raw["States"]["RunUnits"]["MaxConcurrencyPath"] == deployed["States"]["RunUnits"]["MaxConcurrencyPath"]

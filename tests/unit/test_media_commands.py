@@ -25,6 +25,7 @@ from mediaflow.media import (
 )
 from mediaflow.media.commands import AUDIO_ENCODERS, EVEN_SIZE, VIDEO_ENCODERS
 from mediaflow.media.params import AUDIO_CODECS, VIDEO_CODECS
+from mediaflow.pipeline.split import cut_times
 from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
@@ -709,3 +710,16 @@ def test_snapshots_count_and_size(clip_720p, tmp_path, fields, size):
 def test_keyframe_snapshots(clip_720p, tmp_path):
     files = run_snapshots(clip_720p, tmp_path, sp(Mode="KeyFrame", Count="3"))
     assert len(files) == 3  # the clip has a key frame every second
+
+
+@pytest.mark.parametrize(("duration", "pieces", "shortest"), [
+    (7200, 120, 60.0),  # two hours: one-minute pieces, run by the Distributed Map beyond the 40 an inline Map runs
+    (4 * 3600, 240, 60.0),  # four hours, the state machine's timeout: the most pieces a job is cut into
+    (6 * 3600, 240, 90.0),  # longer: as many pieces, each longer
+    (119, 1, 119.0),  # under two pieces: one unit
+])
+def test_a_long_input_is_cut_into_pieces_of_at_least_split_seconds(duration: float, pieces: int, shortest: float) -> None:
+    cuts = cut_times(duration, 60)
+    bounds = [0.0, *cuts, duration]
+    assert len(cuts) + 1 == pieces
+    assert min(b - a for a, b in zip(bounds, bounds[1:])) == pytest.approx(shortest)

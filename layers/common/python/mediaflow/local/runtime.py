@@ -14,7 +14,8 @@ Everything that makes the emulator run our functions lives here:
   one poller per mapping (the Dispatcher takes external buckets' upload events from its own queue
   beside the input bucket's S3 notifications);
 * Step Functions executions run for real;
-* AWS's rules are kept: each function's calls are authorised against its role (`iam.py`), and
+* AWS's rules are kept: each function's calls are authorised against its role (`iam.py`), a state
+  machine's Lambda tasks and Distributed Maps against its role (`map_run_iam.py`), and
   Lambda's concurrency and payload quotas and Step Functions' 256 KiB state limit hold (`limits.py`);
 * the HTTP API is served on 127.0.0.1 by the local front (`front.py`), which hands API Gateway's
   payload v2.0 events to the deployed ApiFunction through the emulator's Lambda Invoke;
@@ -23,7 +24,7 @@ Everything that makes the emulator run our functions lives here:
 
 Longer than 400 lines: the patches to moto are made together at start-up and share the runtime's
 state (worker pools, pollers, the concurrency limiter); rules that stand alone are in their own modules
-(`iam.py`, `limits.py`, `front.py`, `worker.py`).
+(`iam.py`, `limits.py`, `map_run_iam.py`, `front.py`, `worker.py`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import boto3
 from botocore.config import Config
 
 from ..notify.urls import RESERVED_PORTS_ENV
-from . import iam, limits
+from . import iam, limits, map_run_iam
 
 logger = logging.getLogger("mediaflow.local")
 
@@ -370,6 +371,8 @@ class LocalRuntime:
 
         lambda_responses.sys = _NoSizeOf
         limits.patch_step_functions(runtime._authorise_lambda_task if runtime.enforce_iam else None)
+        if runtime.enforce_iam:
+            map_run_iam.patch_distributed_map(runtime._denied_to_state_machine)
 
         def _invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
             function = lambda_models.lambda_backends[account_id][region_name].get_function(fn_arn)
@@ -541,23 +544,28 @@ class LocalRuntime:
                                "errorType": "Function.ResponseSizeTooLarge"}).encode()
         return result
 
-    def _authorise_lambda_task(self, env: Any, parameters: dict[str, Any]) -> None:
-        """A Lambda task of a state machine runs only if the state machine's role may invoke it."""
-        from botocore.exceptions import ClientError
-
+    def _denied_to_state_machine(self, env: Any, action: str, resource: str) -> str | None:
+        """None if the executing state machine's role may do `action` on `resource`, else AWS's refusal."""
         role_arn = env.states.context_object.context_object_data["Execution"]["RoleArn"]
         facts = self.role_facts.get(role_arn)
         if facts is None:
             facts = self.role_facts[role_arn] = iam.role_facts(self.client("iam"), role_arn, "local-states",
                                                                self._managed_policy_arns(role_arn))
-        function = str(parameters["FunctionName"])
-        if iam.decide(facts["policies"], "lambda:InvokeFunction", function) == "Allow":
-            return
-        message = (f"User: {facts['session_arn']} is not authorized to perform: lambda:InvokeFunction on resource: "
-                   f"{function} because no identity-based policy allows the lambda:InvokeFunction action")
+        if iam.decide(facts["policies"], action, resource) == "Allow":
+            return None
+        message = (f"User: {facts['session_arn']} is not authorized to perform: {action} on resource: "
+                   f"{resource} because no identity-based policy allows the {action} action")
         logger.warning("IAM (local): %s", message)
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message},
-                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "Invoke")
+        return message
+
+    def _authorise_lambda_task(self, env: Any, parameters: dict[str, Any]) -> None:
+        """A Lambda task of a state machine runs only if the state machine's role may invoke it."""
+        from botocore.exceptions import ClientError
+
+        message = self._denied_to_state_machine(env, "lambda:InvokeFunction", str(parameters["FunctionName"]))
+        if message is not None:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, "Invoke")
 
     def invoke_async(self, function: Any, event: Any) -> None:
         """Lambda's asynchronous invocation: two retries, then the function's dead-letter queue."""

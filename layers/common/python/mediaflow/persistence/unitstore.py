@@ -5,9 +5,9 @@ A state's input and output stop at 256 KiB (`States.DataLimitExceeded`, which no
 specs (parameters, watermarks, the parts of a join) and results (outputs, media info, a speech
 result) grow with the job, so none of them travels in the state: Plan writes each unit of stage s
 as one JSON object at `mediaflow-work/<execution>/stage-<s>/unit-<n>.json` in the stack's bucket
-(OUTPUT_BUCKET) and returns only the numbers n; a Map hands each Unit `{execution_id, stage, index: n}`;
-the Unit loads its spec, writes its result next to it (`result-<n>.json`) and returns `{ok, index,
-report}`; RecordStage and ReportUnit read the results from there. One object per unit: no size
+(OUTPUT_BUCKET) and the numbers n to run in `items.json`, which the Distributed Map reads; the Map
+hands each Unit `{execution_id, stage, index: n}`; the Unit loads its spec, writes its result next
+to it (`result-<n>.json`) and returns `{ok, index, report}`; RecordStage and ReportUnit read the results from there. One object per unit: no size
 limit (a DynamoDB item stops at 400 KB), and a retried Plan or Unit simply writes the same keys
 again. The objects go with the rest of the execution's work prefix when it finishes (and, after a
 crash, with the bucket's lifecycle rule).
@@ -79,6 +79,17 @@ def _each(work: Any, items: Iterable[Any]) -> list[Any]:
 def save_specs(execution_id: str, stage: int, specs: list[UnitSpec]) -> None:
     """Unit n of the stage is specs[n]. Writing them again (a retried Plan) replaces them."""
     _each(lambda pair: _put(spec_key(execution_id, stage, pair[0]), pair[1].model_dump_json()), enumerate(specs))
+
+
+def items_key(execution_id: str, stage: int) -> str:
+    return f"{stage_prefix(execution_id, stage)}items.json"
+
+
+def save_items(execution_id: str, stage: int, numbers: list[int]) -> str:
+    """The Map's items, one object per unit to run: a JSON array, as its ItemReader reads it. Returns its key."""
+    key = items_key(execution_id, stage)
+    _put(key, json.dumps([{"index": n} for n in numbers]))
+    return key
 
 
 def load_spec(ref: UnitRef) -> UnitSpec:

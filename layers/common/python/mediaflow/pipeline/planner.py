@@ -237,7 +237,9 @@ def plan_units(execution_id: str, stage: int = 0) -> tuple[list[UnitSpec], int]:
 
 def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
     """Plan one stage: its unit specs go to the work store (unitstore) and the state gets their
-    numbers only: `units` run in parallel, then `joins` (the joins of its split transcodes)."""
+    numbers only: `units` run in parallel, then `joins` (the joins of its split transcodes). The
+    state machine reads the units' numbers from the object `items` names (its Distributed Map's
+    ItemReader), so its state does not grow with them; `units` is for callers that run the steps."""
     units, next_stage = plan_units(execution_id, stage)
     unitstore.save_specs(execution_id, stage, units)
 
@@ -247,8 +249,9 @@ def plan(execution_id: str, stage: int = 0) -> dict[str, Any]:
 
     update_execution(execution_id, planned)
     joins = sum(u.kind in JOIN_KINDS for u in units)
-    return {"units": list(range(len(units) - joins)), "joins": list(range(len(units) - joins, len(units))),
-            "next_stage": next_stage}
+    numbers = list(range(len(units) - joins))
+    return {"units": numbers, "items": unitstore.save_items(execution_id, stage, numbers),
+            "joins": list(range(len(units) - joins, len(units))), "next_stage": next_stage}
 
 
 def planned_specs(execution_id: str, stage: int, planned: dict[str, Any]) -> tuple[list[UnitSpec], list[UnitSpec]]:

@@ -26,9 +26,10 @@ from ..models import ObjectRef, UnitSpec
 from ..persistence import storage
 from ..persistence.storage import WORK_PREFIX
 
-# Pieces of one job: a state's input and output stay far below 256 KiB with this many unit specs
-# and results, and each piece is at least SPLIT_SECONDS long.
-MAX_PIECES = 100
+# Pieces of one job, each at least SPLIT_SECONDS long: four hours (the state machine's timeout) of
+# one-minute pieces. Their specs and results are in the work store and the Distributed Map reads their
+# numbers from there, so no state grows with them.
+MAX_PIECES = 240
 DEFAULT_SPLIT_SECONDS = 60.0
 CUT_TIMEOUT = 600
 JOIN_TIMEOUT = 600
