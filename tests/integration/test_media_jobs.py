@@ -15,6 +15,7 @@ import pytest
 from mediaflow.control import submit
 from mediaflow.control.jobs import get_job
 from mediaflow.media import probe
+from mediaflow.media.ffmpeg import FFMPEG_ENV
 from mediaflow.persistence.storage import WORK_PREFIX
 from mediaflow.pipeline.finish import finish
 from support import PlannedStage, serve_bucket
@@ -22,6 +23,7 @@ from support import PlannedStage, serve_bucket
 pytestmark = pytest.mark.integration
 BUCKET = "media-jobs"
 FRAME = 1 / 25
+FFMPEG_RUN = {**os.environ, **FFMPEG_ENV}  # as the service runs it: this static build reads .ts only so
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +68,13 @@ def fetch(key: str, folder: Path) -> Path:
 
 def frames(path: Path) -> int:
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=FFMPEG_RUN).stdout
     return sum(1 for line in out.splitlines() if line and not line.startswith("#"))
 
 
 def psnr(a: Path, b: Path) -> float:
     err = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(a), "-i", str(b), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
-                         capture_output=True, text=True).stderr
+                         capture_output=True, text=True, env=FFMPEG_RUN).stderr
     return float(err.rsplit("average:", 1)[1].split()[0])
 
 
@@ -80,26 +82,48 @@ TRANSCODE = {"Transcode": {"Container": {"Format": "mp4"}, "Video": {"Codec": "H
                            "Audio": {"Codec": "aac", "Bitrate": "96"}}}
 
 
-def test_a_split_transcode_equals_a_single_pass(bucket, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize(("container", "codec"), [("mp4", "H.264"), ("hls", "H.264"), ("hls", "H.265")])
+def test_a_split_transcode_equals_a_single_pass(bucket, tmp_path, monkeypatch, container: str, codec: str) -> None:
+    video = TRANSCODE["Transcode"]["Video"] | {"Codec": codec}
+    transcode = {"Transcode": TRANSCODE["Transcode"] | {"Container": {"Format": container}, "Video": video}}
     monkeypatch.setenv("SPLIT_SECONDS", "3")
-    split_job = create("Transcode", TRANSCODE | {"Output": {"Object": "out/split.${ext}"}})
+    split_job = create("Transcode", transcode | {"Output": {"Object": f"out/{container}-{codec}/split.${{ext}}"}})
     planned = run(split_job)
     monkeypatch.setenv("SPLIT_SECONDS", "0")
-    single_job = create("Transcode", TRANSCODE | {"Output": {"Object": "out/single.${ext}"}})
+    single_job = create("Transcode", transcode | {"Output": {"Object": f"out/{container}-{codec}/single.${{ext}}"}})
     assert len(run(single_job).units) == 1
 
     kinds = [u["kind"] for u in planned.units]
     assert kinds.count("piece") == 4 and kinds.count("audio") == 1 and len(planned.joins) == 1
     job = get_job(split_job)
     assert job.State == "Success", job.Message
-    assert job.Operation.MediaResult["OutputFile"]["ObjectName"] == ["out/split.mp4"]  # no piece is a result
-    split_out, single_out = fetch("out/split.mp4", tmp_path), fetch("out/single.mp4", tmp_path)
+    extension = "m3u8" if container == "hls" else container
+    assert job.Operation.MediaResult["OutputFile"]["ObjectName"][0] == f"out/{container}-{codec}/split.{extension}"
+    split_out, single_out = (fetch_all(f"out/{container}-{codec}/{name}", tmp_path / name) / f"{name}.{extension}"
+                             for name in ("split", "single"))
     a, b = probe(str(split_out)), probe(str(single_out))
     assert abs(a.duration - b.duration) <= FRAME and abs(a.duration - 12) <= FRAME
     assert frames(split_out) == frames(single_out) == 300
     assert abs(float(a.audio.Duration or a.duration) - float(b.audio.Duration or b.duration)) <= 0.05
     assert psnr(split_out, single_out) >= 40
+    if container == "hls":  # the pieces' key frames fall on the output's grid: segments as long as a single pass's
+        assert segment_seconds(split_out) == pytest.approx(segment_seconds(single_out), abs=FRAME)
+        assert segment_seconds(split_out)[:-1] == pytest.approx([5.0, 5.0], abs=FRAME)  # HlsTsTime's default
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=os.environ["OUTPUT_BUCKET"], Prefix=WORK_PREFIX)
+
+
+def fetch_all(prefix: str, folder: Path) -> Path:
+    """Every object under `prefix.` and `prefix-` (an output, or a playlist and its segments), by base name."""
+    folder.mkdir(parents=True)
+    s3 = boto3.client("s3")
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]:
+        s3.download_file(BUCKET, item["Key"], str(folder / item["Key"].rsplit("/", 1)[-1]))
+    return folder
+
+
+def segment_seconds(playlist: Path) -> list[float]:
+    return [float(line.split(":", 1)[1].rstrip(",")) for line in playlist.read_text().splitlines()
+            if line.startswith("#EXTINF:")]
 
 
 def test_a_failed_piece_fails_the_job_with_its_reason_and_leaves_no_output(bucket, monkeypatch) -> None:

@@ -220,6 +220,7 @@ class UnitSpec(Model):
     sprite_output: ObjectRef | None = None  # sprite sheets of a snapshot unit, `key` with ${Number}
     params: dict[str, Any]
     duration: float
+    segment_from: float | None = None  # a piece of a split hls output: where it starts in the output, seconds
     units_of_job: int = 1
     report: bool = False  # tell the owner when this unit ends (a task's NotifyMode Change)
 

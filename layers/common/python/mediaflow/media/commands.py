@@ -67,8 +67,10 @@ class Overlay(NamedTuple):
 
 
 def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: float | None = None,
-                   overlay: Overlay | None = None) -> list[str]:
-    """For hls, `dst` is the playlist and the segments go beside it (`hls_segment_pattern`)."""
+                   overlay: Overlay | None = None, segment_from: float | None = None) -> list[str]:
+    """For hls, `dst` is the playlist and the segments go beside it (`hls_segment_pattern`).
+    `segment_from`: this encodes a piece of a split hls output that starts that many seconds into
+    it, so its key frames go where the output's segments will start."""
     p.container  # noqa: B018 - InvalidInputError now for a format we cannot write
     start, length = p.TimeInterval.Start, p.TimeInterval.Duration
     if start and source_duration is not None and start >= source_duration:
@@ -85,11 +87,11 @@ def transcode_args(src: str, dst: str, p: TranscodeParams, *, source_duration: f
     elif video:
         args += ["-map", FIRST_VIDEO, "-vf", video_filter(p)]
     args += ["-map", FIRST_AUDIO] if audio else []
-    args += _video_args(p, video) if video else ["-vn"]
+    args += _video_args(p, video, segment_from) if video else ["-vn"]
     args += _audio_args(p, audio) if audio else ["-an"]
     if length:
         args += ["-t", _num(length)]
-    return [*args, *_muxer_args(p, dst), dst]
+    return [*args, *muxer_args(p, dst), dst]
 
 
 def video_filter(p: TranscodeParams) -> str:
@@ -127,7 +129,7 @@ def _mosaic(region: MosaicRegion, i: int) -> str:
             f"[mosaic{i}][blurred{i}]overlay={at_x}:{at_y}" + (f":enable={when}" if when else ""))
 
 
-def _muxer_args(p: TranscodeParams, dst: str) -> list[str]:
+def muxer_args(p: TranscodeParams, dst: str) -> list[str]:
     container = p.container
     args = ["-f", container.muxer]
     if container.muxer == "mp4":
@@ -148,16 +150,25 @@ def _hls_args(seconds: float, playlist: str) -> list[str]:
             "-hls_segment_filename", hls_segment_pattern(playlist)]
 
 
-def _video_args(p: TranscodeParams, codec: str) -> list[str]:
+def key_frame_grid(seconds: float, offset: float = 0.0) -> str:
+    """A key frame at every multiple of `seconds` of the output's clock, for a stream that starts
+    `offset` seconds into it (a piece of a split hls output): an hls segment ends at the first key
+    frame after its length, so these make every segment that long, pieces joined or not."""
+    if not offset:
+        return f"expr:gte(t,n_forced*{_num(seconds)})"
+    before = math.floor(offset / seconds + 1e-9)  # grid points before the piece's first frame (forced anyway)
+    return f"expr:gte(t+{_num(offset)},(n_forced+{before})*{_num(seconds)})"
+
+
+def _video_args(p: TranscodeParams, codec: str, segment_from: float | None = None) -> list[str]:
     """The encoder's options; the picture's filters are `video_filter`'s."""
     v = p.Video
     encoder = VIDEO_ENCODERS[codec]
     args = ["-c:v", encoder, *_rate_control(codec, v.Crf, v.Bitrate)]
     if v.Gop:
         args += ["-g", _int(v.Gop)]
-    if p.container.muxer == "hls":
-        # a segment ends at the first key frame after HlsTsTime: one there makes them all that long
-        args += ["-force_key_frames", f"expr:gte(t,n_forced*{_num(v.HlsTsTime)})"]
+    if p.container.muxer == "hls" or segment_from is not None:
+        args += ["-force_key_frames", key_frame_grid(v.HlsTsTime, segment_from or 0.0)]
     if codec == "H.264" and v.Profile and v.Profile != "auto":
         args += ["-profile:v", v.Profile]
     if encoder in ("libx264", "libx265") and v.Preset:
@@ -304,7 +315,7 @@ def concat_args(parts: list[ConcatPart], dst: str, p: ConcatParams) -> list[str]
     args += ["-filter_complex", _concat_graph(parts, t)]
     args += ["-map", "[v]", *_video_args(t, video)] if video else ["-vn"]
     args += ["-map", "[a]", *_audio_args(t, audio)] if audio else ["-an"]
-    return [*args, *_muxer_args(t, dst), dst]
+    return [*args, *muxer_args(t, dst), dst]
 
 
 def _concat_graph(parts: list[ConcatPart], t: TranscodeParams) -> str:

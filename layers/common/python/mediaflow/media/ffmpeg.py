@@ -27,7 +27,7 @@ _MAX_MESSAGE = 300
 # GCONV_PATH set, glibc skips its module cache, and the charsets MPEG-TS uses by default are then not
 # found, so iconv_open fails and ffmpeg keeps the raw name. Lambda's runtime (Amazon Linux) has no
 # such folder, so this changes nothing there.
-_ENV_OVERRIDES = {"GCONV_PATH": "/nonexistent/mediaflow-no-gconv"}
+FFMPEG_ENV = {"GCONV_PATH": "/nonexistent/mediaflow-no-gconv"}
 
 # "[libx264 @ 0x55...] [vost#0:0/libx264 @ 0x55...] [error] text" -> level "error", text "text"
 _LINE = re.compile(r"^(?:\[[^\]]* @ 0x[0-9a-f]+\] )*\[(?P<level>[a-z]+)\] (?P<text>.*)$")
@@ -105,7 +105,7 @@ def execute(
             text=True,
             encoding="utf-8",
             errors="replace",  # metadata may be in any encoding
-            env={**os.environ, **_ENV_OVERRIDES},
+            env={**os.environ, **FFMPEG_ENV},
         )
     except OSError as exc:
         raise MediaError(f"cannot start ffmpeg: {exc}", code="InternalError") from exc

@@ -1,6 +1,7 @@
 """Split-parallel transcoding: a long input is cut at key frames into pieces, the pieces' video is
 encoded in parallel task units, the audio track in one more, and a join unit puts them together
-without re-encoding.
+without re-encoding. An hls output is split too: its pieces put key frames on the output's segment
+grid (`key_frame_grid`), and the join segments the joined stream, so no unit encodes the whole input.
 
 The cut is a stream copy (fast, no quality loss) made where the input was probed (the Plan step),
 so every piece starts with a key frame and the pieces hold exactly the input's frames between them.
@@ -20,8 +21,8 @@ from typing import Any
 
 from .. import aws
 from ..exceptions import MediaError, MediaflowError
-from ..media import MediaInfo, TranscodeParams, input_args, probe, run_ffmpeg
-from ..media.params import CONTAINERS
+from ..media import MediaInfo, TranscodeParams, input_args, muxer_args, probe, run_ffmpeg
+from ..media.params import CONTAINERS, HLS
 from ..models import ObjectRef, UnitSpec
 from ..persistence import storage
 from ..persistence.storage import WORK_PREFIX
@@ -33,8 +34,8 @@ MAX_PIECES = 240
 DEFAULT_SPLIT_SECONDS = 60.0
 CUT_TIMEOUT = 600
 JOIN_TIMEOUT = 600
-# Containers the join writes by stream copy; HLS and audio-only outputs are encoded in one unit.
-JOINABLE = ("mp4", "mkv", "flv", "ts", "webm")
+# Containers the join writes by stream copy (hls: segmented); audio-only outputs are encoded in one unit.
+JOINABLE = ("mp4", "mkv", "flv", "ts", "webm", HLS)
 PIECE_FORMAT = "mkv"  # holds every video and audio codec we encode
 
 
@@ -117,7 +118,7 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
                               input=ObjectRef(bucket=uploaded.bucket, key=uploaded.key), output=work(f"enc-{index}.mkv"),
                               params=video_only.model_dump(mode="json", exclude_none=True),
                               watermarks=_piece_marks(unit.watermarks, start, end), images=unit.images,
-                              duration=end - start))
+                              duration=end - start, segment_from=start if params.Container.Format == HLS else None))
     encoded_audio = None
     if audio is not None:
         # An MP4 output gets its audio encoded into MP4 too: there the encoder's priming samples are an
@@ -138,16 +139,14 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
 
 
 def join_args(pieces_list: str, audio: str | None, dst: str, params: TranscodeParams) -> list[str]:
-    """Lay the encoded pieces end to end and add the encoded audio, copying both."""
-    spec = CONTAINERS[params.Container.Format]
+    """Lay the encoded pieces end to end and add the encoded audio, copying both (for hls, `dst` is
+    the playlist and the segments go beside it)."""
     args = ["-f", "concat", "-safe", "0", *input_args(pieces_list)]
     args += [*input_args(audio), "-map", "0:v:0", "-map", "1:a:0"] if audio else ["-map", "0:v:0"]
     args += ["-c", "copy"]
-    if spec.muxer == "mp4":
-        args += ["-movflags", "+faststart"]
-        if params.video_codec == "H.265":
-            args += ["-tag:v", "hvc1"]
-    return [*args, "-f", spec.muxer, dst]
+    if CONTAINERS[params.Container.Format].muxer == "mp4" and params.video_codec == "H.265":
+        args += ["-tag:v", "hvc1"]
+    return [*args, *muxer_args(params, dst), dst]
 
 
 def join(unit: UnitSpec, first: Path, workdir: Path) -> tuple[Path, dict[str, Any]]:

@@ -94,11 +94,15 @@ def _one_output(unit: UnitSpec, workdir: Path, progress: Progress, extension: st
     its media info. `duration`: how long the output will be, when not the input's."""
     target = workdir / f"output.{extension}"
     run_ffmpeg(args(str(target)), timeout=FFMPEG_TIMEOUT, duration=duration or unit.duration, progress=progress)
-    info = probe(str(target)).model_dump(exclude_none=True)  # an hls playlist: its local segments too
-    if extension != PLAYLIST:
+    return _written(unit, target, probe(str(target)).model_dump(exclude_none=True))  # hls: its local segments too
+
+
+def _written(unit: UnitSpec, target: Path, info: dict) -> tuple[Files, dict]:
+    """The file written to `target` going to the unit's output, or an hls playlist and its segments."""
+    if target.suffix != f".{PLAYLIST}":
         return [(target, unit.output)], info
     stem = posixpath.splitext(unit.output.key)[0]
-    segments = _numbered(workdir, target.stem, "ts")  # hls_segment_pattern's names
+    segments = _numbered(target.parent, target.stem, "ts")  # hls_segment_pattern's names
     refs = [ObjectRef(bucket=unit.output.bucket, key=f"{stem}-{n}.ts") for n in range(len(segments))]
     return _playlist(target, unit.output, segments, refs), info
 
@@ -108,7 +112,7 @@ def _transcode(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) 
     overlay = _overlay(unit, params, source, workdir) if unit.watermarks else None
     return _one_output(unit, workdir, progress, params.extension,
                        lambda target: transcode_args(str(source), target, params, source_duration=unit.duration,
-                                                     overlay=overlay))
+                                                     overlay=overlay, segment_from=unit.segment_from))
 
 
 def _overlay(unit: UnitSpec, params: TranscodeParams, source: Path, workdir: Path) -> Overlay:
@@ -131,8 +135,7 @@ def _overlay(unit: UnitSpec, params: TranscodeParams, source: Path, workdir: Pat
 
 def _join(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, dict]:
     """A split transcode's pieces (the first one is `source`) and audio joined into its output."""
-    target, info = split.join(unit, source, workdir)
-    return [(target, unit.output)], info
+    return _written(unit, *split.join(unit, source, workdir))
 
 
 def _speech(unit: UnitSpec, source: Path, workdir: Path, progress: Progress) -> tuple[Files, None]:
