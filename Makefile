@@ -22,7 +22,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 INPUT ?=
 COUNT ?=
 
-.PHONY: run test test-unit test-integration test-e2e test-slow test-build lint build converter-image bench bench-dispatch bench-queues bench-transcode bench-split bench-features up clean
+.PHONY: run test test-unit test-integration test-e2e test-slow test-build lint build converter-image bench bench-renditions bench-cost bench-dispatch bench-queues bench-transcode bench-split bench-features up clean
 
 $(STAMP): requirements-dev.txt layers/common/requirements.txt layers/engines/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -99,8 +99,17 @@ test-e2e: install
 test-slow: install
 	$(BIN)/pytest -m slow
 
+# The scale report: start rate, upload burst, split speedup, cost; writes bench/REPORT.md and its plots.
 bench: install
+	$(BIN)/python bench/report.py
+
+# The demo workflow's renditions: pipeline against raw ffmpeg (bench/README.md).
+bench-renditions: install
 	$(BIN)/python bench/renditions.py $(if $(INPUT),--input "$(INPUT)")
+
+# CPU-seconds per output minute by rendition and codec, priced as Lambda bills them (bench/README.md).
+bench-cost: install
+	$(BIN)/python bench/cost.py
 
 # COUNT uploads -> queued runs -> started runs, on the local stack (bench/README.md).
 bench-dispatch: install

@@ -69,7 +69,7 @@ def unit_params(params: TranscodeParams) -> tuple[TranscodeParams, TranscodePara
     """The parameters plan_split gives the piece units (video only) and the audio unit."""
     video_only, audio_only = params.model_copy(deep=True), params.model_copy(deep=True)
     video_only.Container.Format, video_only.Audio.Remove = split.PIECE_FORMAT, True
-    audio_only.Container.Format, audio_only.Video.Remove = split.PIECE_FORMAT, True
+    audio_only.Container.Format, audio_only.Video.Remove = split.audio_unit_format(params), True
     return video_only, audio_only
 
 
@@ -109,7 +109,7 @@ def split_run(video: Path, info: MediaInfo, params: TranscodeParams, split_secon
     encoded = [workdir / f"enc-{index}.mkv" for index in range(len(pieces))]
     runs = [transcode_args(str(path), str(target), video_only, source_duration=end - start)
             for (path, start, end), target in zip(pieces, encoded)]
-    encoded_audio = workdir / "enc-audio.mka" if audio else None
+    encoded_audio = workdir / f"enc-audio.{audio_only.extension}" if audio else None
     if audio:  # planned after the pieces, as plan_split lists the units
         runs.append(transcode_args(str(audio), str(encoded_audio), audio_only, source_duration=info.duration))
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -121,10 +121,7 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
                               duration=end - start, segment_from=start if params.Container.Format == HLS else None))
     encoded_audio = None
     if audio is not None:
-        # An MP4 output gets its audio encoded into MP4 too: there the encoder's priming samples are an
-        # edit list, which the join's copy keeps. Copied out of Matroska into MP4 (ffmpeg 7) they would
-        # lengthen the track by 20 to 50 ms over a single pass.
-        audio_format = params.Container.Format if CONTAINERS[params.Container.Format].muxer == "mp4" else PIECE_FORMAT
+        audio_format = audio_unit_format(params)
         encoded_audio = work(f"enc-audio.{CONTAINERS[audio_format].extension}")
         audio_only = params.model_copy(deep=True)
         audio_only.Container.Format, audio_only.Video.Remove = audio_format, True
@@ -136,6 +133,13 @@ def plan_split(unit: UnitSpec, source: Path, info: MediaInfo, workdir: Path, wor
     join = unit.model_copy(update={"kind": "join", "input": encoded[0], "parts": encoded, "audio": encoded_audio,
                                    "watermarks": [], "images": []})
     return [*units, join]
+
+
+def audio_unit_format(params: TranscodeParams) -> str:
+    """The container the audio unit encodes into. An MP4 output gets its audio encoded into MP4 too:
+    there the encoder's priming samples are an edit list, which the join's copy keeps. Copied out of
+    Matroska into MP4 (ffmpeg 7) they would lengthen the track by 20 to 50 ms over a single pass."""
+    return params.Container.Format if CONTAINERS[params.Container.Format].muxer == "mp4" else PIECE_FORMAT
 
 
 def join_args(pieces_list: str, audio: str | None, dst: str, params: TranscodeParams) -> list[str]:
